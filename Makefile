@@ -1,0 +1,73 @@
+# dmm-book. `make book` builds the whole book, `make test` runs the test suite.
+# Every target creates the virtual environment first when it is missing.
+
+PYTHON   ?= python3
+VENV     := .venv
+PY       := $(VENV)/bin/python
+PROFILE  ?= quick
+NAME     ?=
+PARAMS   ?=
+MATHJAX  := book/_static/mathjax/tex-svg-full.js
+MATHJAX_VERSION := 3.2.2
+MATHJAX_SHA256  := 1b9c0a1c44df864e915690558e72adb9cc5203360daefd385084ced3b6c64c09
+
+# Data: $DMM_DATA if set, else ../shared/data when it exists (the development machines),
+# else torchvision's downloads into ~/.cache/dmm-book/data.
+ifeq ($(origin DMM_DATA), undefined)
+  ifneq ($(wildcard ../shared/data),)
+    export DMM_DATA := $(abspath ../shared/data)
+  endif
+endif
+export DMM_CACHE ?= $(CURDIR)/.cache
+
+.PHONY: book chapter test bench jupyter clean clean-cache lock help
+
+help:
+	@echo "make book                      execute every chapter ($(PROFILE)) and build book/_build/html"
+	@echo "make chapter NAME=x [PROFILE=quick] [PARAMS='seeds=5 epochs=100']"
+	@echo "make test                      run the test suite"
+	@echo "make bench                     run the benchmarks (tables for the reproducibility page)"
+	@echo "make jupyter                   open the chapters in JupyterLab (widgets)"
+	@echo "make clean-cache               drop trained models and cached results"
+
+$(VENV)/.installed: pyproject.toml requirements-lock.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -c requirements-lock.txt -e '.[book,test]'
+	touch $@
+
+$(MATHJAX):
+	@command -v npm >/dev/null || { echo "error: npm is needed once to fetch MathJax $(MATHJAX_VERSION) (the site serves it locally)"; exit 1; }
+	rm -rf .mathjax.tmp && mkdir -p .mathjax.tmp $(dir $(MATHJAX))
+	cd .mathjax.tmp && npm pack --silent mathjax@$(MATHJAX_VERSION) >/dev/null
+	echo "$(MATHJAX_SHA256)  .mathjax.tmp/mathjax-$(MATHJAX_VERSION).tgz" | sha256sum -c --quiet
+	tar -xzf .mathjax.tmp/mathjax-$(MATHJAX_VERSION).tgz -C .mathjax.tmp package/es5/tex-svg-full.js package/LICENSE
+	cp .mathjax.tmp/package/LICENSE $(dir $(MATHJAX))LICENSE
+	mv .mathjax.tmp/package/es5/tex-svg-full.js $(MATHJAX)
+	rm -rf .mathjax.tmp
+
+book: $(VENV)/.installed $(MATHJAX)
+	$(PY) tools/book.py build --profile $(PROFILE)
+
+chapter: $(VENV)/.installed
+	@test -n "$(NAME)" || { echo "usage: make chapter NAME=<chapter> [PROFILE=quick] [PARAMS='k=v ...']"; $(PY) tools/book.py list; exit 2; }
+	$(PY) tools/book.py execute --chapter $(NAME) --profile $(PROFILE) $(foreach p,$(PARAMS),--param $(p)) $(if $(FORCE),--force)
+
+test: $(VENV)/.installed $(MATHJAX)
+	$(PY) -m pytest -q
+
+bench: $(VENV)/.installed $(MATHJAX)
+	for script in benchmarks/bench_*.py; do $(PY) $$script || exit 1; done
+
+jupyter: $(VENV)/.installed
+	$(PY) -m pip install --quiet -c requirements-lock.txt jupyterlab
+	$(VENV)/bin/jupyter lab book/chapters
+
+lock:
+	$(PY) -m pip freeze --exclude-editable | grep -v '^-e' > requirements-lock.txt
+
+clean-cache:
+	rm -rf $(DMM_CACHE)
+
+clean:
+	rm -rf book/_build

@@ -1,0 +1,1 @@
+"""Adversarial attacks and distances to the decision boundary, one file each. Import from the submodules."""

@@ -1,0 +1,1 @@
+"""Figures and Jupyter widgets, one file per topic. Import from the submodules."""

@@ -1,0 +1,105 @@
+"""The smoke build of the whole book, opened page by page in headless Chromium.
+
+Builds every chapter in the ``smoke`` profile through ``tools/book.py`` (the same path as
+``make book``), serves the HTML on 127.0.0.1 and fails on page errors, console errors,
+failed or off-machine requests and images that did not load. Needs Debian's ``chromium``;
+without it the browser test is skipped, unless ``DMM_REQUIRE_BROWSER=1`` (set by CI).
+"""
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+
+from tests.chapter_runner import book
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="session")
+def smoke_site(tmp_path_factory) -> Path:
+    output = tmp_path_factory.mktemp("smoke-book")
+    return book.build("smoke", output)
+
+
+def test_build_has_every_page(smoke_site):
+    for name in book.chapter_names():
+        page = smoke_site / "chapters" / f"{name}.html"
+        assert page.exists(), f"no page for chapter {name}"
+        assert "Traceback" not in page.read_text(), f"an error is shown on {page}"
+    for page in ("intro.html", "reproducibility.html", "bibliography.html", "index.html"):
+        assert (smoke_site / page).exists()
+
+
+def test_site_loads_nothing_from_the_internet(smoke_site):
+    for page in smoke_site.rglob("*.html"):
+        if "_static" in page.parts:
+            continue
+        html = page.read_text()
+        for marker in ('src="http', "src='http", 'rel="stylesheet" href="http', "THEBE_JS_URL"):
+            assert marker not in html, f"{page.name} fetches from the network or carries thebe: {marker}"
+
+
+@pytest.fixture(scope="session")
+def server(smoke_site):
+    handler = functools.partial(_QuietHandler, directory=str(smoke_site))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+def _browser_or_skip():
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("DMM_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"Chromium not found at {CHROMIUM} (install Debian's chromium)")
+        pytest.skip("Debian's chromium is not installed")
+    from playwright.sync_api import sync_playwright
+
+    return sync_playwright
+
+
+def test_every_page_opens_without_errors(smoke_site, server):
+    sync_playwright = _browser_or_skip()
+    pages = sorted(p.relative_to(smoke_site).as_posix() for p in smoke_site.rglob("*.html")
+                   if "_static" not in p.parts and "_sources" not in p.parts)
+    problems: list[str] = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        for rel in pages:
+            page = browser.new_page()
+            page.on("pageerror", lambda e, rel=rel: problems.append(f"{rel}: page error {e}"))
+            page.on("console", lambda m, rel=rel: m.type == "error" and problems.append(f"{rel}: console error {m.text}"))
+            page.on("requestfailed", lambda r, rel=rel: problems.append(f"{rel}: request failed {r.url} {r.failure}"))
+            page.on("response", lambda r, rel=rel: r.status >= 400 and problems.append(f"{rel}: HTTP {r.status} {r.url}"))
+
+            def route(r, rel=rel):
+                url = r.request.url
+                if url.startswith(server) or url.startswith("data:") or url.startswith("blob:"):
+                    return r.continue_()
+                problems.append(f"{rel}: request off this machine {url}")
+                return r.abort()
+
+            page.route("**/*", route)
+            page.goto(f"{server}/{rel}", wait_until="load")
+            page.wait_for_timeout(300)
+            broken = page.evaluate(
+                "Array.from(document.images).filter(i => !i.complete || i.naturalWidth === 0).map(i => i.src)"
+            )
+            problems.extend(f"{rel}: image did not load {src}" for src in broken)
+            page.close()
+        browser.close()
+    assert not problems, "\n".join(problems)

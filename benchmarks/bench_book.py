@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -22,14 +21,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
 import book  # noqa: E402
+from common import hardware  # noqa: E402
 from dmmlib.cache import atomic_write_bytes  # noqa: E402
-
-
-def cpu_name() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines() if Path("/proc/cpuinfo").exists() else []:
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor() or "unknown CPU"
 
 
 def main() -> None:
@@ -58,8 +51,7 @@ def main() -> None:
     subprocess.run([sys.executable, str(ROOT / "tools" / "book.py"), "build", "--profile", args.profile],
                    check=True, stdout=subprocess.DEVNULL)
     unchanged = time.perf_counter() - start
-    hw = f"{cpu_name()}, {os.cpu_count()} logical cores, torch {torch.__version__} with {torch.get_num_threads()} threads, " \
-         f"{'CUDA ' + torch.cuda.get_device_name() if torch.cuda.is_available() else 'no GPU'}"
+    hw = hardware(torch.device("cuda" if torch.cuda.is_available() else "cpu"))
     lines = [
         f"### Building the book (profile `{args.profile}`)",
         "",

@@ -25,8 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import statistics
 import sys
 import time
@@ -42,23 +40,9 @@ from dmmlib.data.mnist import load_mnist  # noqa: E402
 from dmmlib.models.mlp import MnistMLP  # noqa: E402
 from dmmlib.subspaces import random_subspace  # noqa: E402
 
+from common import hardware  # noqa: E402
+
 RESULTS = Path(__file__).resolve().parent / "results"
-
-
-def hardware(device: torch.device) -> str:
-    """CPU model (from /proc/cpuinfo), threads, GPU name, torch version."""
-    cpu = platform.processor() or "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    text = f"{cpu}, {os.cpu_count()} logical cores, torch {torch.__version__}, {torch.get_num_threads()} thread(s)"
-    if device.type == "cuda":
-        text += f", GPU {torch.cuda.get_device_name(device)}"
-    return text
 
 
 def train_classifier(device: torch.device, epochs: int, seed: int = 0) -> tuple[MnistMLP, str]:

@@ -22,8 +22,6 @@ from __future__ import annotations
 import argparse
 import copy
 import json
-import os
-import platform
 import statistics
 import sys
 import time
@@ -37,24 +35,10 @@ from dmmlib.cache import atomic_write_bytes  # noqa: E402
 from dmmlib.manifold import orthonormal_basis, principal_angles, tangent_jacobian  # noqa: E402
 from dmmlib.models.autoencoders import CifarAutoencoder, MnistAutoencoder  # noqa: E402
 
+from common import hardware  # noqa: E402
+
 RESULTS = Path(__file__).resolve().parent / "results"
 FD_EPS = (1e-1, 1e-2, 1e-3, 1e-4)
-
-
-def hardware(device: torch.device) -> str:
-    """CPU model (from /proc/cpuinfo), threads, GPU name, torch version."""
-    cpu = platform.processor() or "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    text = f"{cpu}, {os.cpu_count()} logical cores, torch {torch.__version__}, {torch.get_num_threads()} thread(s)"
-    if device.type == "cuda":
-        text += f", GPU {torch.cuda.get_device_name(device)}"
-    return text
 
 
 def sync(device: torch.device) -> None:

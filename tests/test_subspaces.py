@@ -4,6 +4,7 @@ import math
 import pytest
 import torch
 
+from dmmlib.manifold import principal_angles
 from dmmlib.subspaces import (
     expected_random_ratio,
     expected_random_ratio_squared,
@@ -109,3 +110,16 @@ def test_bad_arguments_raise():
         pca_subspace(torch.zeros(1, 5), 2)
     with pytest.raises(ValueError, match="non-finite"):
         pca_subspace(torch.full((3, 5), float("inf")), 2)
+
+
+def test_pca_thin_svd_path_matches_covariance_path():
+    """Fewer images than pixels takes the thin SVD; it must span what the covariance gives."""
+    data = torch.rand(30, 1, 8, 8, generator=torch.Generator().manual_seed(0))
+    svd = pca_subspace(data, 3)  # N = 30 < n = 64
+    X = data.reshape(30, -1).double()
+    X = X - X.mean(0)
+    cov = torch.linalg.eigh(X.T @ X).eigenvectors[:, -3:]
+    assert svd.shape == (64, 3)
+    assert principal_angles(svd.double(), cov, degrees=True).max() < 1e-3
+    with pytest.raises(ValueError, match="at least k images"):
+        pca_subspace(data[:2], 3)

@@ -139,7 +139,10 @@ pgd_linf = partial(pgd, norm="linf")
 def _step(x, delta, g, norm, eps, step_size, basis, basis_mode):
     """Flat x, delta, g (b, n) -> the next delta (b, n): inside the eps-ball, x + delta in [0, 1]."""
     if basis is not None:
+        full = g.norm(dim=1, keepdim=True)
         g = _project(g, basis, basis_mode)
+        # a projection that leaves only rounding noise (< 1e-6 of the gradient) is no direction: no step
+        g = torch.where(g.norm(dim=1, keepdim=True) > 1e-6 * full, g, torch.zeros_like(g))
     if norm == "l2":
         delta = delta + g * (step_size / (g.norm(dim=1, keepdim=True) + _TINY))
     else:

@@ -1,0 +1,258 @@
+"""Figures of the chapter "Adversarial examples on and off the image manifold" (figures 7-21
+and appendix H of the Dimpled Manifold paper), and a Jupyter widget to explore one image.
+
+Perturbations are shown "amplified to [0, 1]" as the paper does: ``0.5 + 0.5 d / max|d|``
+per image, so grey is no change, white the largest increase and black the largest decrease.
+"""
+from __future__ import annotations
+
+from typing import Callable, Mapping, Sequence
+
+import matplotlib
+import matplotlib.ticker
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from torch import Tensor
+
+from dmmlib.attacks.pgd import as_logits
+from dmmlib.on_off_manifold import logits_along_line
+
+
+def amplify(d: Tensor) -> Tensor:
+    """Perturbations d (B, C, H, W) mapped to [0, 1]: 0.5 + 0.5 d / max|d| per image."""
+    scale = d.flatten(1).abs().amax(dim=1).clamp_min(1e-12).view(-1, *([1] * (d.dim() - 1)))
+    return (0.5 + 0.5 * d / scale).clamp(0, 1)
+
+
+def _img(ax, x: Tensor, title: str | None = None) -> None:
+    """Show one image (C, H, W) in [0, 1] without axes ticks."""
+    a = x.detach().cpu().clamp(0, 1)
+    if a.shape[0] == 1:
+        ax.imshow(a[0].numpy(), cmap="gray", vmin=0, vmax=1)
+    else:
+        ax.imshow(a.permute(1, 2, 0).numpy())
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if title:
+        ax.set_title(title, fontsize=8)
+
+
+def _pred(model, x: Tensor) -> int:
+    with torch.no_grad():
+        return int(as_logits(model, x.unsqueeze(0)).argmax(1))
+
+
+def projection_figure(
+    model: Callable[[Tensor], Tensor],
+    x: Tensor,
+    d: Tensor,
+    d_on: Tensor,
+    class_names: Sequence[str],
+    *,
+    classes: Sequence[int] | None = None,
+    title: str = "",
+) -> plt.Figure:
+    """Figures 7 and 9-16: rows x + d, x + Proj_M(d), x + (d - Proj_M(d)); columns: the image x,
+    the perturbed image, the amplified perturbation, and the logits along the straight line
+    from x to the perturbed image (101 points).
+
+    x, d, d_on: (C, H, W) tensors (d_on = Proj_M(d)); ``classes``: logits to draw (default all).
+    """
+    if not (x.shape == d.shape == d_on.shape) or x.dim() != 3:
+        raise ValueError(f"x, d, d_on must be (C, H, W) of one shape, got {tuple(x.shape)}, {tuple(d.shape)}, {tuple(d_on.shape)}")
+    rows = (("x + d", d), ("x + Proj_M(d)", d_on), ("x + (d - Proj_M(d))", d - d_on))
+    x1 = torch.stack([(x + v).clamp(0, 1) for _, v in rows])
+    curves = logits_along_line(model, x.unsqueeze(0).expand_as(x1), x1, steps=100).cpu()  # (3, 101, C)
+    classes = list(range(curves.shape[2])) if classes is None else list(classes)
+    fig, axes = plt.subplots(3, 4, figsize=(10, 7), gridspec_kw={"width_ratios": [1, 1, 1, 2.2]})
+    t = np.linspace(0, 1, 101)
+    ymin, ymax = float(curves[:, :, classes].min()), float(curves[:, :, classes].max())
+    for i, (name, v) in enumerate(rows):
+        _img(axes[i, 0], x, f"x: {class_names[_pred(model, x)]}")
+        _img(axes[i, 1], x1[i], f"{name}: {class_names[_pred(model, x1[i])]}")
+        _img(axes[i, 2], amplify(v.unsqueeze(0))[0], f"perturbation, ||.|| = {float(v.norm()):.3f}")
+        ax = axes[i, 3]
+        for c in classes:
+            ax.plot(t, curves[i, :, c].numpy(), label=class_names[c], lw=1.2)
+        ax.set_ylim(ymin - 0.05 * (ymax - ymin), ymax + 0.05 * (ymax - ymin))
+        ax.set_xlabel("t (image = x + t v)")
+        ax.set_ylabel("logit")
+        ax.grid(alpha=0.3)
+    axes[0, 3].legend(fontsize=6, ncol=2, loc="best")
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def attacks_figure(
+    model: Callable[[Tensor], Tensor],
+    x: Tensor,
+    deltas: Mapping[str, Tensor],
+    class_names: Sequence[str],
+    *,
+    title: str = "",
+) -> plt.Figure:
+    """Figures 8 and 18-21 (separate on- and off-manifold attacks) and appendix H (L2 vs L-inf).
+
+    x (B, C, H, W) and every delta (B, C, H, W): for each image two rows, the image x and
+    x + delta for each attack (titled with the predicted class), then the amplified deltas
+    (titled with their L2 and L-inf norms)."""
+    names = list(deltas)
+    if x.dim() != 4:
+        raise ValueError(f"x must be (B, C, H, W), got {tuple(x.shape)}")
+    B = x.shape[0]
+    fig, axes = plt.subplots(2 * B, len(names) + 1, figsize=(2.2 * (len(names) + 1), 4.4 * B), squeeze=False)
+    for b in range(B):
+        top, bottom = axes[2 * b], axes[2 * b + 1]
+        _img(top[0], x[b], f"x: {class_names[_pred(model, x[b])]}")
+        bottom[0].axis("off")
+        for j, name in enumerate(names, start=1):
+            d = deltas[name]
+            if d.shape != x.shape:
+                raise ValueError(f"delta {name!r} has shape {tuple(d.shape)}, expected {tuple(x.shape)}")
+            xa = (x[b] + d[b]).clamp(0, 1)
+            _img(top[j], xa, f"{name}: {class_names[_pred(model, xa)]}")
+            _img(bottom[j], amplify(d[b : b + 1])[0], f"L2 {float(d[b].norm()):.2f}, Linf {float(d[b].abs().max()):.2f}")
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def gallery_figure(
+    model: Callable[[Tensor], Tensor],
+    x: Tensor,
+    d: Tensor,
+    d_on: Tensor,
+    class_names: Sequence[str],
+    *,
+    title: str = "",
+) -> plt.Figure:
+    """Several images at once, one row each: x, x + d, and the amplified d, Proj_M(d) and
+    d - Proj_M(d) (titled with their L2 norms). x, d, d_on: (B, C, H, W)."""
+    if not (x.shape == d.shape == d_on.shape) or x.dim() != 4:
+        raise ValueError("x, d, d_on must be (B, C, H, W) of one shape")
+    B = x.shape[0]
+    fig, axes = plt.subplots(B, 5, figsize=(9, 2.0 * B), squeeze=False)
+    parts = (("d", d), ("Proj_M(d)", d_on), ("d - Proj_M(d)", d - d_on))
+    for b in range(B):
+        xa = (x[b] + d[b]).clamp(0, 1)
+        _img(axes[b, 0], x[b], f"x: {class_names[_pred(model, x[b])]}")
+        _img(axes[b, 1], xa, f"x + d: {class_names[_pred(model, xa)]}")
+        for j, (name, v) in enumerate(parts, start=2):
+            _img(axes[b, j], amplify(v[b : b + 1])[0], f"{name}, ||.|| = {float(v[b].norm()):.3f}")
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def message_figure(text: str) -> plt.Figure:
+    """A small figure holding only ``text`` (for an experiment that did not run)."""
+    fig, ax = plt.subplots(figsize=(6, 1))
+    ax.text(0.5, 0.5, text, ha="center", va="center", wrap=True, fontsize=9)
+    ax.axis("off")
+    return fig
+
+
+def ratio_figure(ratios: Mapping[str, np.ndarray], reference: float, *, title: str = "") -> plt.Figure:
+    """Histograms of the per-image norm ratio R(d, S) for each subspace S (log x axis), with the
+    random-vector reference sqrt(n/k) as a dashed line."""
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    finite = [np.asarray(v)[np.isfinite(v)] for v in ratios.values()]
+    allv = np.concatenate(finite) if finite else np.array([1.0])
+    lo, hi = max(allv.min() * 0.9, 1.0) if allv.size else 1.0, allv.max() * 1.1 if allv.size else 10.0
+    bins = np.geomspace(lo, max(hi, lo * 1.01), 30)
+    for (name, _), v in zip(ratios.items(), finite):
+        ax.hist(v, bins=bins, histtype="step", lw=1.5, label=f"{name} (mean {v.mean():.2f})" if v.size else name)
+    ax.axvline(reference, color="k", ls="--", label=f"sqrt(n/k) = {reference:.2f}")
+    ax.set_xscale("log")
+    ax.xaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
+    ax.xaxis.set_minor_formatter(matplotlib.ticker.FormatStrFormatter("%.0f"))
+    ax.tick_params(axis="x", which="minor", labelsize=7)
+    ax.set_xlabel("R(d, S) = ||d|| / ||Proj_S d||")
+    ax.set_ylabel("images")
+    ax.legend(fontsize=7)
+    if title:
+        ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def distance_figure(table, *, title: str = "") -> plt.Figure:
+    """Table 2 as bars: mean on- and off-manifold distances per subspace with their 95 % intervals
+    and the unconstrained distance as a line. ``table``: :func:`dmmlib.on_off_manifold.table2`."""
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    pos = np.arange(len(table))
+    for off, mode in ((-0.2, "on"), (0.2, "off")):
+        m = table[f"{mode} mean"].to_numpy(float)
+        err = np.abs(np.stack([m - table[f"{mode} lo"].to_numpy(float), table[f"{mode} hi"].to_numpy(float) - m]))
+        ax.bar(pos + off, m, width=0.4, yerr=np.nan_to_num(err), capsize=3, label=f"{mode}-manifold PGD")
+    ax.axhline(float(table["none mean"].iloc[0]), color="k", ls="--", label="unconstrained PGD")
+    ax.set_xticks(pos)
+    ax.set_xticklabels(table["space"], fontsize=8)
+    ax.set_xlabel("subspace S the steps are projected on / off")
+    ax.set_ylabel("mean L2 distance of the\nadversarial example")
+    ax.legend(fontsize=7)
+    if title:
+        ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def explorer(setup, P, *, max_images: int = 200, draw_now: bool = False):
+    """A Jupyter widget: pick an image of ``setup`` (a :class:`dmmlib.on_off_manifold.Setup`),
+    an attack (unconstrained, on- or off-manifold L2 PGD, or L-inf PGD) and eps; the "run" button
+    (or changing a choice afterwards) runs the attack on that image and shows
+    :func:`projection_figure` of the result. ``draw_now``: run once at creation."""
+    import ipywidgets as widgets
+    from IPython.display import display
+
+    from dmmlib.attacks.pgd import pgd
+    from dmmlib.manifold import local_tangent_basis, project_onto
+    from dmmlib.on_off_manifold import predict
+
+    ok = (predict(setup.classifier, setup.x[:max_images]) == setup.y[:max_images]).nonzero()[:, 0]
+    ds = setup.dataset
+    image = widgets.Dropdown(options=[(f"test image {int(i)}", int(i)) for i in ok], description="image")
+    attack = widgets.Dropdown(options=["PGD L2", "on-manifold PGD", "off-manifold PGD", "PGD Linf"], description="attack")
+    eps = widgets.FloatSlider(value=P["t1_eps"][ds], min=0.01, max=P["t2_eps"][ds], step=0.01, description="eps")
+    out = widgets.Output()
+
+    def draw(*_):
+        i = image.value
+        x, y = setup.x[i : i + 1], setup.y[i : i + 1]
+        dev = next(setup.classifier.parameters()).device
+        x, y = x.to(dev), y.to(dev)
+        with torch.no_grad():
+            codes = setup.autoencoder.encode(x)
+        U = local_tangent_basis(setup.autoencoder.decode, codes, method=P["basis_method"], fd_eps=P["fd_eps"])
+        step = P["t2_step"][ds]
+        kw = dict(eps=eps.value, steps=P["t2_steps"], loss="margin")
+        if attack.value == "PGD Linf":
+            r = pgd(setup.classifier, x, y, norm="linf", step_size=eps.value / 10, **kw)
+        elif attack.value == "PGD L2":
+            r = pgd(setup.classifier, x, y, norm="l2", step_size=step, **kw)
+        else:
+            mode = "on" if attack.value.startswith("on") else "off"
+            factor = P["on_step_factor"] if mode == "on" else 1.0
+            r = pgd(setup.classifier, x, y, norm="l2", step_size=step * factor, basis=U, basis_mode=mode, **kw)
+        d = r.delta
+        with out:
+            out.clear_output(wait=True)
+            fig = projection_figure(setup.classifier, x[0], d[0], project_onto(d, U)[0], setup.class_names,
+                                    title=f"{attack.value}, eps {eps.value:.2f}: success {bool(r.success[0])}")
+            plt.show()
+            plt.close(fig)
+
+    run = widgets.Button(description="run")
+    run.on_click(draw)
+    for w in (image, attack, eps):
+        w.observe(draw, names="value")
+    box = widgets.VBox([widgets.HBox([image, attack, eps, run]), out])
+    display(box)
+    if draw_now:
+        draw()
+    return box

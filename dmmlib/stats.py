@@ -1,0 +1,126 @@
+"""Confidence intervals and paired significance tests for per-image measurements.
+
+- :func:`bootstrap_ci`: percentile bootstrap of any statistic of one or several *paired*
+  samples (the same resampled indices for every array), e.g. a mean or a ratio of means.
+- :func:`paired_test`: a Wilcoxon signed-rank test of paired differences, with the paired
+  bootstrap interval of their mean beside it.
+- :func:`success_rate`: a rate with its exact (Clopper-Pearson) binomial interval, computed
+  by :func:`dmmlib.spheres_theory.clopper_pearson`.
+
+Inputs are 1-d array-likes of equal length; non-finite entries are the caller's business
+(the functions raise on them rather than silently dropping images).
+"""
+from __future__ import annotations
+
+from typing import Callable, NamedTuple, Sequence
+
+import numpy as np
+from scipy import stats as _st
+
+from dmmlib.spheres_theory import clopper_pearson
+
+
+class Interval(NamedTuple):
+    """A point estimate with a two-sided ``confidence`` interval ``[lo, hi]`` from ``n`` samples."""
+
+    estimate: float
+    lo: float
+    hi: float
+    n: int
+
+
+class PairedTest(NamedTuple):
+    """Wilcoxon signed-rank test of ``a - b``: mean difference with its paired bootstrap
+    interval, the test's two-sided p-value and ``n`` pairs."""
+
+    mean_diff: float
+    lo: float
+    hi: float
+    p_value: float
+    n: int
+
+
+def _arrays(samples: Sequence) -> list[np.ndarray]:
+    arrs = [np.asarray(s, dtype=np.float64).reshape(-1) for s in samples]
+    if not arrs:
+        raise ValueError("need at least one sample")
+    n = len(arrs[0])
+    if any(len(a) != n for a in arrs):
+        raise ValueError(f"paired samples must have equal lengths, got {[len(a) for a in arrs]}")
+    if n == 0:
+        raise ValueError("samples are empty")
+    if not all(np.isfinite(a).all() for a in arrs):
+        raise ValueError("samples contain non-finite values (nan or inf); select finite entries first")
+    return arrs
+
+
+def bootstrap_ci(
+    *samples,
+    statistic: Callable[..., np.ndarray] | None = None,
+    n_boot: int = 2000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> Interval:
+    """Percentile bootstrap interval of ``statistic(*samples)``.
+
+    Args:
+        samples: one or more 1-d arrays of length N, resampled with the same indices (paired).
+        statistic: maps arrays of shape (n_boot, N) (one per sample) to (n_boot,) values along
+            axis 1; default: the mean of the single sample. Example, the ratio of two means:
+            ``lambda a, b: a.mean(1) / b.mean(1)``.
+        n_boot: resamples (>= 100). confidence: in (0, 1). seed: fixes the resamples.
+
+    Returns:
+        :class:`Interval` (estimate on the original samples, lo, hi, N). With N = 1 the
+        interval is the single value.
+    """
+    arrs = _arrays(samples)
+    if statistic is None:
+        if len(arrs) != 1:
+            raise ValueError("give a statistic when bootstrapping several samples")
+        statistic = lambda a: a.mean(axis=1)  # noqa: E731
+    if not isinstance(n_boot, int) or n_boot < 100:
+        raise ValueError(f"n_boot must be an int >= 100, got {n_boot!r}")
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must be in (0, 1), got {confidence}")
+    n = len(arrs[0])
+    estimate = float(np.asarray(statistic(*[a[None, :] for a in arrs])).reshape(-1)[0])
+    idx = np.random.default_rng(seed).integers(0, n, size=(n_boot, n))
+    values = np.asarray(statistic(*[a[idx] for a in arrs]), dtype=np.float64)
+    values = values[np.isfinite(values)]
+    if values.size == 0:
+        return Interval(estimate, float("nan"), float("nan"), n)
+    tail = (1 - confidence) / 2 * 100
+    lo, hi = np.percentile(values, [tail, 100 - tail])
+    return Interval(estimate, float(lo), float(hi), n)
+
+
+def paired_test(a, b, *, n_boot: int = 2000, confidence: float = 0.95, seed: int = 0) -> PairedTest:
+    """Wilcoxon signed-rank test of the paired differences ``a - b`` (two-sided), and the
+    percentile bootstrap interval of their mean.
+
+    ``a``, ``b``: 1-d arrays of N >= 1 paired measurements (e.g. per image). All-zero
+    differences give p = 1; N < 2 gives p = nan.
+    """
+    a, b = _arrays((a, b))
+    diff = a - b
+    ci = bootstrap_ci(diff, n_boot=n_boot, confidence=confidence, seed=seed)
+    if len(diff) < 2:
+        p = float("nan")
+    elif np.all(diff == 0):
+        p = 1.0
+    else:
+        p = float(_st.wilcoxon(diff, zero_method="wilcox", alternative="two-sided").pvalue)
+    return PairedTest(ci.estimate, ci.lo, ci.hi, p, len(diff))
+
+
+def success_rate(success, confidence: float = 0.95) -> Interval:
+    """Rate of ``True`` in a 1-d boolean array with its exact Clopper-Pearson interval."""
+    s = np.asarray(success).reshape(-1)
+    if s.size == 0:
+        raise ValueError("success is empty")
+    if s.dtype != bool:
+        raise TypeError(f"success must be boolean, got {s.dtype}")
+    k, n = int(s.sum()), int(s.size)
+    lo, hi = clopper_pearson(k, n, confidence)
+    return Interval(k / n, lo, hi, n)

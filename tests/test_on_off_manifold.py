@@ -1,0 +1,242 @@
+"""Tests of dmmlib.on_off_manifold (tables 1 and 2 with controls) and its figures."""
+import math
+
+import matplotlib
+import pytest
+import torch
+from torch import nn
+
+matplotlib.use("Agg")
+
+from dmmlib import on_off_manifold as oom  # noqa: E402
+from dmmlib.manifold import principal_angles  # noqa: E402
+from dmmlib.plots import on_off_manifold as plots  # noqa: E402
+from dmmlib.subspaces import pca_subspace  # noqa: E402
+
+N_PIX, K = 16, 2
+
+
+class LinearAE(nn.Module):
+    """decode(c) = 0.5 + A c on 1x4x4 images: the tangent space is span(A) everywhere."""
+
+    def __init__(self, A: torch.Tensor):
+        super().__init__()
+        self.A = nn.Parameter(A.clone())
+        self.latent_dim = A.shape[1]
+
+    def encode(self, x):
+        return (x.flatten(1) - 0.5) @ torch.linalg.pinv(self.A).T
+
+    def decode(self, c):
+        return (0.5 + c @ self.A.T).view(-1, 1, 4, 4)
+
+
+class MLPAE(nn.Module):
+    """A small nonlinear autoencoder for 1x8x8 images with a 4-d code."""
+
+    def __init__(self):
+        super().__init__()
+        self.latent_dim = 4
+        self.enc = nn.Sequential(nn.Flatten(), nn.Linear(64, 16), nn.Tanh(), nn.Linear(16, 4))
+        self.dec = nn.Sequential(nn.Linear(4, 16), nn.Tanh(), nn.Linear(16, 64))
+
+    def encode(self, x):
+        return self.enc(x)
+
+    def decode(self, c):
+        return torch.sigmoid(self.dec(c)).view(-1, 1, 8, 8)
+
+    def forward(self, x):
+        return self.decode(self.encode(x))
+
+
+def _cfg(**kw):
+    cfg = dict(t1_eps=0.3, t1_step=0.05, t1_steps=40, t2_eps=0.5, t2_step=0.05, t2_steps=40, on_step_factor=2.0,
+               basis_method="jvp", fd_eps=1e-3, controls=["random", "pca", "other"], compare_fd=True,
+               compare_recon=True, batch_size=4)
+    cfg.update(kw)
+    return cfg
+
+
+def _linear_world(B=6, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    A = torch.linalg.qr(torch.randn(N_PIX, K, generator=g)).Q * 0.3
+    W = torch.randn(3, K, generator=g) @ A.T  # rows of the classifier's weights lie in span(A)
+    clf = nn.Sequential(nn.Flatten(), nn.Linear(N_PIX, 3))
+    with torch.no_grad():
+        clf[1].weight.copy_(W * 10)
+        clf[1].bias.copy_(-(W * 10) @ torch.full((N_PIX,), 0.5))
+    ae = LinearAE(A)
+    codes = 0.3 * torch.randn(B, K, generator=g)
+    x = ae.decode(codes).detach() + 0.02 * torch.randn(B, 1, 4, 4, generator=g)
+    with torch.no_grad():
+        y = clf(x).argmax(1)
+    pca = torch.linalg.qr(torch.randn(N_PIX, K, generator=g)).Q
+    return clf.eval(), ae, x, y, pca
+
+
+def test_gradient_in_tangent_space_gives_ratio_one_and_on_manifold_pgd_is_plain_pgd():
+    clf, ae, x, y, pca = _linear_world()
+    rec = oom.experiment(clf, ae, x, y, _cfg(on_step_factor=1.0), pca=pca, seed=0, progress=False)
+    ok = rec["t1/success"]
+    assert ok.sum() >= 4
+    assert torch.allclose(rec["t1/R/tangent"][ok], torch.ones(int(ok.sum())), atol=1e-4)
+    assert torch.allclose(rec["t1/R/other"][ok], torch.ones(int(ok.sum())), atol=1e-4)  # same span everywhere
+    assert torch.allclose(rec["t1/E/tangent"][ok], torch.ones(int(ok.sum())), atol=1e-3)  # linear model, d on M
+    assert torch.allclose(rec["t1/E_at_x/tangent"][ok], torch.ones(int(ok.sum())), atol=1e-3)
+    assert (rec["t1/R/random"][ok] > 1.05).all()
+    # the gradient already lies on span(A): projecting it on changes nothing
+    assert torch.equal(rec["t2/on/tangent/success"], rec["t2/none/success"])
+    assert torch.allclose(rec["t2/on/tangent/dist"], rec["t2/none/dist"], atol=1e-4)
+
+
+def _mlp_world(B=6):
+    torch.manual_seed(0)
+    clf = nn.Sequential(nn.Flatten(), nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 4)).eval()
+    ae = MLPAE().eval()
+    x = torch.rand(B, 1, 8, 8) * 0.6 + 0.2
+    with torch.no_grad():
+        y = clf(x).argmax(1)
+    return clf, ae, x, y, pca_subspace(torch.rand(50, 1, 8, 8), 4)
+
+
+def test_records_shapes_ranges_and_seed():
+    clf, ae, x, y, pca = _mlp_world()
+    cfg = _cfg(t1_eps=3.0, t1_step=0.3, t2_eps=3.0, t2_step=0.3)
+    rec = oom.experiment(clf, ae, x, y, cfg, pca=pca, seed=3, progress=False)
+    B = len(x)
+    for space in ("tangent", "random", "pca", "other", "tangent_fd"):
+        R = rec[f"t1/R/{space}"]
+        assert R.shape == (B,) and torch.all(R >= 1 - 1e-4)
+        for mode in ("on", "off"):
+            d = rec[f"t2/{mode}/{space}/dist"]
+            assert d.shape == (B,) and torch.all(d <= cfg["t2_eps"] + 1e-4)
+    assert rec["t1/d"].shape == x.shape and rec["recon/valid"].dtype == torch.bool
+    assert torch.all(rec["t1/d_norm"] <= cfg["t1_eps"] + 1e-4)
+    assert torch.allclose(rec["ae_error"], (x - ae(x).clamp(0, 1)).flatten(1).norm(dim=1), atol=1e-5)
+    again = oom.experiment(clf, ae, x, y, cfg, pca=pca, seed=3, progress=False)
+    assert all(torch.equal(rec[k], again[k]) for k in rec)
+    other = oom.experiment(clf, ae, x, y, cfg, pca=pca, seed=4, progress=False)
+    assert torch.equal(rec["t1/R/tangent"], other["t1/R/tangent"])
+    assert not torch.equal(rec["t1/R/random"], other["t1/R/random"])
+
+
+def test_tables_agree_with_records():
+    clf, ae, x, y, pca = _mlp_world(B=8)
+    rec = oom.experiment(clf, ae, x, y, _cfg(t1_eps=3.0, t1_step=0.3, t2_eps=3.0, t2_step=0.3), pca=pca, progress=False)
+    rec["seed"] = torch.zeros(len(x), dtype=torch.long)
+    t1 = oom.table1(rec, "mnist", 64, 4, n_boot=200).set_index("space")
+    ok = rec["t1/success"]
+    assert t1.loc["tangent", "R mean"] == pytest.approx(float(rec["t1/R/tangent"][ok].double().mean()), rel=1e-6)
+    assert t1.loc["tangent", "sqrt(n/k)"] == pytest.approx(4.0)
+    assert t1.loc["tangent", "R lo"] <= t1.loc["tangent", "R mean"] <= t1.loc["tangent", "R hi"]
+    assert t1.loc["tangent", "paper R"] == 3.68 and math.isnan(t1.loc["random", "paper R"])
+    t2 = oom.table2(rec, "mnist", n_boot=200).set_index("space")
+    both = rec["t2/on/tangent/success"] & rec["t2/none/success"]
+    if both.sum() >= 2:
+        ratio = rec["t2/on/tangent/dist"][both].double().mean() / rec["t2/none/dist"][both].double().mean()
+        assert t2.loc["tangent", "on % of none"] == pytest.approx(100 * float(ratio), rel=1e-6)
+    c = oom.compare_spaces(rec, n_boot=200)
+    assert set(c.control) == {"random", "pca", "other", "tangent_fd"} and len(c) == 16
+    assert ((c["wilcoxon p"] >= 0) & (c["wilcoxon p"] <= 1) | c["wilcoxon p"].isna()).all()
+    r = oom.compare_recon(rec, n_boot=200)
+    assert len(r) == 6
+    s1 = oom.summary_table1({"mnist": oom.table1(rec, "mnist", 64, 4, n_boot=200)}, {"imagenet": "no data"})
+    assert "not run: no data" in s1.loc["imagenet", "R(d, M) ours [95 % CI]"]
+    assert isinstance(oom.controls_verdict("mnist", oom.table1(rec, "mnist", 64, 4, n_boot=200),
+                                           oom.table2(rec, "mnist", n_boot=200), c), str)
+
+
+def test_select_correct_disjoint_and_correct():
+    x = torch.arange(40, dtype=torch.float32).view(40, 1, 1, 1) % 3 / 10
+    model = lambda z: -((z.flatten(1)[:, :1] * 10 - torch.arange(3.0)) ** 2)  # noqa: E731  label = round(10 z)
+    y = (torch.arange(40) % 3).clone()
+    y[::4] = (y[::4] + 1) % 3  # every 4th image is misclassified
+    a = oom.select_correct(model, x, y, 5, seed=0)
+    b = oom.select_correct(model, x, y, 5, seed=1)
+    assert len(a) == len(b) == 5 and not set(a.tolist()) & set(b.tolist())
+    assert torch.all(oom.predict(model, x[torch.cat([a, b])]) == y[torch.cat([a, b])])
+    with pytest.raises(ValueError, match="correctly classified"):
+        oom.select_correct(model, x, y, 20, seed=1)
+
+
+def test_validation_errors():
+    clf, ae, x, y, pca = _mlp_world()
+    with pytest.raises(ValueError, match="unknown control"):
+        oom.experiment(clf, ae, x, y, _cfg(controls=["nope"]), pca=pca, progress=False)
+    with pytest.raises(ValueError, match="pca"):
+        oom.experiment(clf, ae, x, y, _cfg(), pca=None, progress=False)
+    with pytest.raises(ValueError, match="cfg lacks"):
+        oom.experiment(clf, ae, x, y, {"controls": []}, progress=False)
+
+
+def test_logits_along_line_endpoints():
+    clf, _, x, _, _ = _mlp_world()
+    x1 = (x + 0.1).clamp(0, 1)
+    z = oom.logits_along_line(clf, x, x1, steps=10)
+    assert z.shape == (len(x), 11, 4)
+    with torch.no_grad():
+        assert torch.allclose(z[:, 0], clf(x), atol=1e-6) and torch.allclose(z[:, -1], clf(x1), atol=1e-6)
+
+
+def test_imagenet_missing_says_what():
+    missing = oom.imagenet_missing("")
+    assert any("ImageNet folder" in m for m in missing)
+
+
+def test_imagenet_code_path_on_sample_images_with_random_weights():
+    from torchvision.models import resnet50
+
+    from dmmlib.data.imagenet import load_imagenet_samples
+
+    data = load_imagenet_samples(["n01443537", "n01484850"])  # goldfish, great white shark
+    torch.manual_seed(0)
+    clf = oom.Normalized(resnet50(weights=None)).eval()
+
+    class TinyAE(nn.Module):
+        latent_dim = 3
+
+        def __init__(self):
+            super().__init__()
+            self.enc = nn.Sequential(nn.AvgPool2d(16), nn.Flatten(), nn.Linear(3 * 14 * 14, 3))
+            self.dec = nn.Linear(3, 3 * 224 * 224)
+
+        def encode(self, x):
+            return self.enc(x)
+
+        def decode(self, c):
+            return torch.sigmoid(self.dec(c)).view(-1, 3, 224, 224)
+
+    y = oom.predict(clf, data.x)
+    cfg = _cfg(t1_eps=2.0, t1_step=0.8, t1_steps=1, t2_eps=5.0, t2_step=0.01, t2_steps=1, controls=["other"],
+               compare_fd=False, compare_recon=False)
+    rec = oom.experiment(clf, TinyAE().eval(), data.x, y, cfg, progress=False)
+    assert rec["t1/R/tangent"].shape == (2,) and torch.all(rec["t1/R/tangent"] >= 1 - 1e-4)
+    assert rec["t2/on/tangent/d"].shape == (2, 3, 224, 224)
+
+
+def test_plots():
+    clf, ae, x, y, pca = _mlp_world(B=2)
+    d = 0.1 * torch.randn_like(x)
+    a = plots.amplify(d)
+    assert a.min() >= 0 and a.max() <= 1 and torch.allclose(plots.amplify(torch.zeros_like(d)), torch.full_like(d, 0.5))
+    names = [str(i) for i in range(4)]
+    fig = plots.projection_figure(clf, x[0], d[0], 0.5 * d[0], names)
+    assert len(fig.axes) == 12
+    fig = plots.attacks_figure(clf, x, {"a": d, "b": -d}, names)
+    assert len(fig.axes) == 2 * 2 * 3
+    fig = plots.gallery_figure(clf, x, d, 0.5 * d, names)
+    assert len(fig.axes) == 10
+    with pytest.raises(ValueError):
+        plots.projection_figure(clf, x[0], d[0, :, :4], d[0], names)
+
+
+def test_explorer_builds_and_draws():
+    clf, ae, x, y, _ = _mlp_world(B=4)
+    setup = oom.Setup("mnist", clf, ae, x, y, x, tuple("abcd"), {})
+    P = {"t1_eps": {"mnist": 1.0}, "t2_eps": {"mnist": 3.0}, "t2_step": {"mnist": 0.3}, "t2_steps": 5,
+         "on_step_factor": 2.0, "basis_method": "jvp", "fd_eps": 1e-3}
+    box = plots.explorer(setup, P, draw_now=True)
+    image_choice, attack_choice = box.children[0].children[:2]
+    assert len(image_choice.options) == 4
+    attack_choice.value = "on-manifold PGD"  # redraws without error

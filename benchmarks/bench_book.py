@@ -29,11 +29,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--profile", default="quick")
     parser.add_argument("--chapter", action="append")
+    parser.add_argument("--no-build", action="store_true", help="skip timing the unchanged build (keeps the last value)")
     args = parser.parse_args()
     names = args.chapter or book.chapter_names()
     import torch
 
-    rows = {}
+    out = ROOT / "benchmarks" / "results"
+    previous = json.loads((out / "book.json").read_text()) if (out / "book.json").exists() else {}
+    rows = {n: r for n, r in previous.get("chapters", {}).items() if n in book.chapter_names() and n not in names}
     with tempfile.TemporaryDirectory() as cold_cache:
         saved = os.environ.get("DMM_CACHE")
         os.environ["DMM_CACHE"] = cold_cache
@@ -41,31 +44,38 @@ def main() -> None:
             for name in names:
                 cold = book.execute([name], args.profile, {}, force=True)[name]
                 warm = book.execute([name], args.profile, {}, force=True)[name]
-                rows[name] = {"cold_s": round(cold, 1), "warm_s": round(warm, 1)}
+                rows[name] = {"cold_s": round(cold, 1), "warm_s": round(warm, 1),
+                              "load": round(os.getloadavg()[0], 1), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
         finally:
             if saved is None:
                 os.environ.pop("DMM_CACHE", None)
             else:
                 os.environ["DMM_CACHE"] = saved
-    start = time.perf_counter()
-    subprocess.run([sys.executable, str(ROOT / "tools" / "book.py"), "build", "--profile", args.profile],
-                   check=True, stdout=subprocess.DEVNULL)
-    unchanged = time.perf_counter() - start
+    unchanged = previous.get("unchanged_build_s", float("nan"))
+    if not args.no_build:  # everything was just executed, so the build re-executes nothing
+        start = time.perf_counter()
+        subprocess.run([sys.executable, str(ROOT / "tools" / "book.py"), "build", "--profile", args.profile],
+                       check=True, stdout=subprocess.DEVNULL)
+        unchanged = time.perf_counter() - start
     hw = hardware(torch.device("cuda" if torch.cuda.is_available() else "cpu"))
     lines = [
         f"### Building the book (profile `{args.profile}`)",
         "",
         f"Measured by `benchmarks/bench_book.py` on {time.strftime('%Y-%m-%d', time.gmtime())}: {hw}.",
-        "Cold: empty cache (models trained); warm: the cache that run filled.",
+        "Cold: a cache emptied before the chapters measured together (models trained once and shared",
+        "among them, as in `make book`); warm: the cache that run filled. The load average",
+        "(1 minute, at the end of the chapter's runs) shows how busy the machine was: above the",
+        "number of cores, other work slowed the run down.",
         "",
-        "| chapter | cold cache (s) | warm cache (s) |",
-        "| --- | ---: | ---: |",
-        *[f"| {n} | {r['cold_s']:.1f} | {r['warm_s']:.1f} |" for n, r in rows.items()],
-        f"| **all chapters** | {sum(r['cold_s'] for r in rows.values()):.1f} | {sum(r['warm_s'] for r in rows.values()):.1f} |",
+        "| chapter | cold cache (s) | warm cache (s) | load average | measured |",
+        "| --- | ---: | ---: | ---: | --- |",
+        *[f"| {n} | {rows[n]['cold_s']:.1f} | {rows[n]['warm_s']:.1f} | {rows[n].get('load', float('nan')):.1f} | "
+          f"{rows[n].get('date', '')} |" for n in book.chapter_names() if n in rows],
+        f"| **all chapters** | {sum(r['cold_s'] for r in rows.values()):.1f} | "
+        f"{sum(r['warm_s'] for r in rows.values()):.1f} | | |",
         "",
         f"`tools/book.py build` with nothing changed: {unchanged:.1f} s.",
     ]
-    out = ROOT / "benchmarks" / "results"
     atomic_write_bytes(out / "book.md", ("\n".join(lines) + "\n").encode())
     atomic_write_bytes(out / "book.json", json.dumps({"hardware": hw, "chapters": rows, "unchanged_build_s": unchanged,
                                                        "profile": args.profile}, indent=1).encode())

@@ -183,8 +183,9 @@ def main(argv: list[str] | None = None) -> dict:
 
 def markdown(r: dict) -> str:
     lines = [
-        "**L2 PGD: dmmlib vs torchattacks** (same model, inputs, eps, step size and steps; "
-        "cross-entropy loss, no random start)",
+        "### L2 PGD: dmmlib against torchattacks",
+        "",
+        "Same model, inputs, eps, step size and steps; cross-entropy loss, no random start.",
         "",
         f"Hardware: {r['hardware']}; torchattacks {r['torchattacks']}. Model: {r['model']}.",
         "",

@@ -136,7 +136,7 @@ def main(argv: list[str] | None = None) -> dict:
 
 def markdown(r: dict) -> str:
     lines = [
-        "**Local tangent bases: exact forward mode (jvp) vs reverse mode (jacrev) vs finite differences**",
+        "### Local tangent bases: exact forward mode (jvp), reverse mode (jacrev), finite differences",
         "",
         f"Hardware: {r['hardware']}. Weights: {r['weights']}. Reference: {r['reference']}. "
         f"{r['repeats']} repeats after a warm-up (jacrev: one call): minimum CPU time, median wall time; "

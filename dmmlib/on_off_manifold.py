@@ -41,6 +41,7 @@ from dmmlib.cache import cached
 from dmmlib.data.paths import MissingDataError
 from dmmlib.device import seed_everything
 from dmmlib.manifold import local_tangent_basis, norm_ratio, project_onto, relative_effect
+from dmmlib.models.normalized import Normalized  # noqa: F401  (re-exported as oom.Normalized)
 from dmmlib.stats import bootstrap_ci, paired_test, success_rate
 from dmmlib.subspaces import expected_random_ratio, other_image_subspace, pca_subspace, random_subspace
 
@@ -98,23 +99,43 @@ def load_setup(dataset: str, P: Mapping[str, Any]) -> Setup:
         clf, ae = zoo.cifar_classifier(P["cifar_depth"]), zoo.cifar_autoencoder(P["models_profile"])
         return Setup(dataset, clf, ae, test.x, test.y, train.x, CLASSES, {"test": test.source, "train": train.source})
     if dataset == "imagenet":
-        missing = imagenet_missing(P["imagenet_path"])
-        if missing:
-            raise MissingDataError("ImageNet experiment not run: " + "; ".join(missing))
-        from dmmlib.data.imagenet import load_imagenet_pair
-
-        data = load_imagenet_pair(P["imagenet_path"], per_class=None)
-        clf, ae = zoo.imagenet_classifier(), zoo.imagenet_autoencoder(P["models_profile"], root=P["imagenet_path"])
-        names = {1: "goldfish", 2: "great white shark"}
-        class_names = tuple(names.get(i, str(i)) for i in range(1000))
-        return Setup(dataset, clf, ae, data.x, data.y, data.x, class_names, {"test": data.source, "train": data.source})
+        return _imagenet_setup(P)
     raise ValueError(f"dataset must be one of {DATASETS}, got {dataset!r}")
 
 
-def imagenet_missing(path: str) -> list[str]:
-    """What the ImageNet rows lack on this machine (empty list: everything is there): the
-    ImageNet folder with the goldfish and great-white-shark classes, torchvision's ResNet-50
-    weights, and an ImageNet autoencoder in :mod:`dmmlib.zoo`."""
+def _imagenet_setup(P: Mapping[str, Any]) -> Setup:
+    """Test images: the ``val`` split of the ImageNet folder (the folder itself when it has no
+    split folders); training images (for the PCA control; the autoencoder is trained on them
+    too, see :func:`dmmlib.zoo.imagenet_autoencoder`): the ``train`` split, the first
+    ceil(pca_size / 2) files of each class by name (pca_size 0: all)."""
+    from dmmlib import zoo
+    from dmmlib.data.imagenet import load_imagenet_pair
+
+    root = P["imagenet_path"] or os.environ.get("DMM_IMAGENET") or None
+    if imagenet_missing(root or "", weights=False):  # say everything that is missing, weights too
+        raise MissingDataError("ImageNet experiment not run: " + "; ".join(imagenet_missing(root or "")))
+    try:
+        clf = zoo.imagenet_classifier()
+    except MissingDataError as err:
+        raise MissingDataError(f"ImageNet experiment not run: {err}") from err
+    test = load_imagenet_pair(root, "val")
+    train = load_imagenet_pair(root, "train", per_class=math.ceil(P["pca_size"] / 2) if P["pca_size"] > 0 else None)
+    ae = zoo.imagenet_autoencoder(P["models_profile"], root=root)
+    names = {1: "goldfish", 2: "great white shark"}
+    class_names = tuple(names.get(i, str(i)) for i in range(1000))
+    info = {"test": test.source, "train": train.source, "classifier": clf.zoo_info["source"]}
+    if not any((Path(root) / split).is_dir() for split in ("val", "train")):
+        info["warning"] = f"{root} has no val/train split folders: the test images also trained the autoencoder and PCA"
+    return Setup("imagenet", clf, ae, test.x, test.y, train.x, class_names, info)
+
+
+def imagenet_missing(path: str, *, weights: bool = True) -> list[str]:
+    """What the ImageNet rows lack on this machine (empty list: everything is there): an
+    ImageNet folder (``path``, else ``$DMM_IMAGENET``) whose ``val`` split (test images) and
+    ``train`` split (autoencoder and PCA) hold the goldfish (n01443537) and great white shark
+    (n01484850) class folders with images (a folder without split folders serves as both), and,
+    with ``weights``, a local ResNet-50 weight file found as :func:`dmmlib.zoo.find_resnet50_weights`
+    finds it (:func:`dmmlib.zoo.imagenet_classifier` can still download it when online)."""
     from dmmlib import zoo
     from dmmlib.data.imagenet import PAIR
 
@@ -122,31 +143,26 @@ def imagenet_missing(path: str) -> list[str]:
     root = path or os.environ.get("DMM_IMAGENET", "")
     if not root:
         missing.append("no ImageNet folder (set the parameter imagenet_path or $DMM_IMAGENET)")
+    elif not Path(root).is_dir():
+        missing.append(f"the ImageNet folder {root} does not exist")
     else:
-        base = Path(root) / "val" if (Path(root) / "val").is_dir() else Path(root)
-        absent = [w for w in PAIR if not (base / w).is_dir()]
-        if absent:
-            missing.append(f"ImageNet class folder(s) {', '.join(absent)} not under {base}")
-    hub = Path(torch.hub.get_dir()) / "checkpoints"
-    if not any(hub.glob("resnet50-*.pth")):
-        missing.append(f"torchvision ResNet-50 weights not in {hub} (no internet to download them)")
-    if not (hasattr(zoo, "imagenet_classifier") and hasattr(zoo, "imagenet_autoencoder")):
-        missing.append("no ImageNet classifier/autoencoder in dmmlib.zoo (goldfish + great white shark, k = 3584)")
+        for split, use in (("val", "test images"), ("train", "autoencoder and PCA training images")):
+            base = Path(root) / split if (Path(root) / split).is_dir() else Path(root)
+            absent = [w for w in PAIR if not _has_images(base / w)]
+            if absent:
+                missing.append(f"no images of class folder(s) {', '.join(absent)} under {base} ({split} split: {use})")
+    if weights:
+        try:
+            zoo.find_resnet50_weights()
+        except MissingDataError as err:
+            missing.append(f"{err} (torchvision can download them when online)")
     return missing
 
 
-class Normalized(nn.Module):
-    """``model((x - mean) / std)`` for images x (B, 3, H, W) in [0, 1]: wraps a classifier
-    that expects normalised inputs (torchvision's ImageNet models) for the attacks."""
+def _has_images(folder: Path) -> bool:
+    from dmmlib.data.imagenet import _EXTENSIONS
 
-    def __init__(self, model: nn.Module, mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225)):
-        super().__init__()
-        self.model = model
-        self.register_buffer("mean", torch.tensor(mean).view(1, -1, 1, 1))
-        self.register_buffer("std", torch.tensor(std).view(1, -1, 1, 1))
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.model((x - self.mean) / self.std)
+    return folder.is_dir() and any(p.suffix.lower() in _EXTENSIONS for p in folder.iterdir())
 
 
 def predict(model: Callable[[Tensor], Tensor], x: Tensor, batch_size: int = 256) -> Tensor:
@@ -219,7 +235,7 @@ def attack_settings(P: Mapping[str, Any], dataset: str) -> dict:
         "t2_eps": P["t2_eps"][dataset], "t2_step": P["t2_step"][dataset], "t2_steps": P["t2_steps"],
         "on_step_factor": P["on_step_factor"], "basis_method": P["basis_method"], "fd_eps": P["fd_eps"],
         "controls": list(P["controls"]), "compare_fd": P["compare_fd"], "compare_recon": P["compare_recon"],
-        "batch_size": P["batch_size"],
+        "batch_size": P["batch_size"][dataset],
     }
 
 

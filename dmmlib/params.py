@@ -62,23 +62,35 @@ PROFILES["shared_models"] = {
     # else the 5,000 offline digits; CIFAR-10: the 10,000 airplane+automobile images).
     # paper: G.1's SGD (no momentum stated) and Adam settings; quick: shorter CPU runs (SGD
     # with momentum 0.9 makes up for 12x fewer MNIST steps).
+    # ImageNet autoencoder (goldfish + great white shark, the user's ImageNet train split;
+    # imagenet_train_per_class 0 = all, about 1,300 per class): paper = G.3 (Adam, 325 epochs,
+    # lr 1e-4, batch 32, k = 3584) with width 64 (VGG16's 512 x 7 x 7 bottom, our choice: G.3
+    # gives no width); quick keeps k = 3584 (table 1's sqrt(n/k)) but width 16, 300 images per
+    # class, 10 epochs and lr 1e-3 (our choice: about 25 min on one CPU thread, 0.25 s per image
+    # and epoch); smoke: a toy for tests (k = 8, 8 images, 1 epoch).
     "smoke": {
         "mnist_train_size": 1000, "mnist_clf_epochs": 10, "mnist_clf_lr": 0.05, "mnist_clf_momentum": 0.9,
         "mnist_clf_weight_decay": 1e-4, "mnist_clf_batch_size": 200, "mnist_ae_epochs": 2, "mnist_ae_lr": 1e-3,
         "mnist_ae_batch_size": 144, "mnist_ae_latent_dim": 16, "cifar_train_size": 256, "cifar_ae_epochs": 1,
-        "cifar_ae_lr": 1e-3, "cifar_ae_batch_size": 32, "cifar_ae_latent_dim": 128, "cifar_ae_width": 8, "seed": 0,
+        "cifar_ae_lr": 1e-3, "cifar_ae_batch_size": 32, "cifar_ae_latent_dim": 128, "cifar_ae_width": 8,
+        "imagenet_train_per_class": 4, "imagenet_ae_epochs": 1, "imagenet_ae_lr": 1e-3, "imagenet_ae_batch_size": 4,
+        "imagenet_ae_latent_dim": 8, "imagenet_ae_width": 4, "seed": 0,
     },
     "quick": {
         "mnist_train_size": 0, "mnist_clf_epochs": 100, "mnist_clf_lr": 0.01, "mnist_clf_momentum": 0.9,
         "mnist_clf_weight_decay": 1e-4, "mnist_clf_batch_size": 200, "mnist_ae_epochs": 100, "mnist_ae_lr": 1e-3,
         "mnist_ae_batch_size": 144, "mnist_ae_latent_dim": 16, "cifar_train_size": 0, "cifar_ae_epochs": 8,
-        "cifar_ae_lr": 1e-3, "cifar_ae_batch_size": 32, "cifar_ae_latent_dim": 128, "cifar_ae_width": 32, "seed": 0,
+        "cifar_ae_lr": 1e-3, "cifar_ae_batch_size": 32, "cifar_ae_latent_dim": 128, "cifar_ae_width": 32,
+        "imagenet_train_per_class": 300, "imagenet_ae_epochs": 10, "imagenet_ae_lr": 1e-3, "imagenet_ae_batch_size": 32,
+        "imagenet_ae_latent_dim": 3584, "imagenet_ae_width": 16, "seed": 0,
     },
     "paper": {
         "mnist_train_size": 0, "mnist_clf_epochs": 40, "mnist_clf_lr": 0.01, "mnist_clf_momentum": 0.0,
         "mnist_clf_weight_decay": 1e-4, "mnist_clf_batch_size": 200, "mnist_ae_epochs": 1000, "mnist_ae_lr": 1e-3,
         "mnist_ae_batch_size": 144, "mnist_ae_latent_dim": 16, "cifar_train_size": 0, "cifar_ae_epochs": 400,
-        "cifar_ae_lr": 1e-3, "cifar_ae_batch_size": 32, "cifar_ae_latent_dim": 128, "cifar_ae_width": 64, "seed": 0,
+        "cifar_ae_lr": 1e-3, "cifar_ae_batch_size": 32, "cifar_ae_latent_dim": 128, "cifar_ae_width": 64,
+        "imagenet_train_per_class": 0, "imagenet_ae_epochs": 325, "imagenet_ae_lr": 1e-4, "imagenet_ae_batch_size": 32,
+        "imagenet_ae_latent_dim": 3584, "imagenet_ae_width": 64, "seed": 0,
     },
 }
 
@@ -101,10 +113,12 @@ PROFILES["on_off_manifold"] = {
     # on-manifold step is t2_step x on_step_factor); basis_method: "jvp" (exact Jacobian) or
     # "fd" (the paper's finite differences, step fd_eps); controls: subspaces of the same k
     # compared with the autoencoder's tangent space; pca_size: training images for the PCA
-    # control; imagenet_path: a folder with the goldfish/great-white-shark classes ("" = none).
+    # control; imagenet_path: a folder with the goldfish/great-white-shark classes ("" = none);
+    # batch_size: images whose tangent bases are held at once (an ImageNet basis, 150528 x 3584
+    # float32, is 2.2 GB).
     "smoke": {
         "datasets": ["mnist", "cifar10", "imagenet"], "n_images": {"mnist": 8, "cifar10": 3, "imagenet": 2},
-        "seeds": 1, "batch_size": 64, "models_profile": "smoke", "cifar_depth": 20,
+        "seeds": 1, "batch_size": {"mnist": 64, "cifar10": 64, "imagenet": 1}, "models_profile": "smoke", "cifar_depth": 20,
         "t1_eps": {"mnist": 2.0, "cifar10": 0.5, "imagenet": 2.0}, "t1_step": {"mnist": 0.3, "cifar10": 0.1, "imagenet": 0.8},
         "t1_steps": 10,
         "t2_eps": {"mnist": 10.0, "cifar10": 3.0, "imagenet": 5.0}, "t2_step": {"mnist": 0.2, "cifar10": 0.12, "imagenet": 0.01},
@@ -115,7 +129,7 @@ PROFILES["on_off_manifold"] = {
     },
     "quick": {
         "datasets": ["mnist", "cifar10", "imagenet"], "n_images": {"mnist": 100, "cifar10": 16, "imagenet": 10},
-        "seeds": 3, "batch_size": 64, "models_profile": "quick", "cifar_depth": 20,
+        "seeds": 3, "batch_size": {"mnist": 64, "cifar10": 64, "imagenet": 1}, "models_profile": "quick", "cifar_depth": 20,
         "t1_eps": {"mnist": 2.0, "cifar10": 0.5, "imagenet": 2.0}, "t1_step": {"mnist": 0.04, "cifar10": 0.04, "imagenet": 0.8},
         "t1_steps": 50,
         "t2_eps": {"mnist": 10.0, "cifar10": 3.0, "imagenet": 5.0}, "t2_step": {"mnist": 0.02, "cifar10": 0.12, "imagenet": 0.01},
@@ -126,7 +140,7 @@ PROFILES["on_off_manifold"] = {
     },
     "paper": {
         "datasets": ["mnist", "cifar10", "imagenet"], "n_images": {"mnist": 1000, "cifar10": 500, "imagenet": 100},
-        "seeds": 3, "batch_size": 100, "models_profile": "paper", "cifar_depth": 20,
+        "seeds": 3, "batch_size": {"mnist": 100, "cifar10": 100, "imagenet": 1}, "models_profile": "paper", "cifar_depth": 20,
         "t1_eps": {"mnist": 2.0, "cifar10": 0.5, "imagenet": 2.0}, "t1_step": {"mnist": 0.04, "cifar10": 0.04, "imagenet": 0.8},
         "t1_steps": 50,
         "t2_eps": {"mnist": 10.0, "cifar10": 3.0, "imagenet": 5.0}, "t2_step": {"mnist": 0.02, "cifar10": 0.12, "imagenet": 0.01},

@@ -4,6 +4,7 @@
   samples (the same resampled indices for every array), e.g. a mean or a ratio of means.
 - :func:`paired_test`: a Wilcoxon signed-rank test of paired differences, with the paired
   bootstrap interval of their mean beside it.
+- :func:`mean_ci`: a mean with its normal-approximation interval half-width.
 - :func:`success_rate`: a rate with its exact (Clopper-Pearson) binomial interval, computed
   by :func:`dmmlib.spheres_theory.clopper_pearson`.
 
@@ -112,6 +113,29 @@ def paired_test(a, b, *, n_boot: int = 2000, confidence: float = 0.95, seed: int
     else:
         p = float(_st.wilcoxon(diff, zero_method="wilcox", alternative="two-sided").pvalue)
     return PairedTest(ci.estimate, ci.lo, ci.hi, p, len(diff))
+
+
+class MeanCI(NamedTuple):
+    """A sample mean, the half-width of its two-sided normal-approximation ``confidence``
+    interval (mean +- half_width) and the sample size ``n``."""
+
+    mean: float
+    half_width: float
+    n: int
+
+
+def mean_ci(values, confidence: float = 0.95) -> MeanCI:
+    """Mean of a 1-d sample and the half-width z * s / sqrt(N) of its normal-approximation
+    interval (s the sample standard deviation, ddof = 1; z the two-sided normal quantile,
+    1.96 for 95 %). N = 1 gives half_width = nan."""
+    (v,) = _arrays((values,))
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must be in (0, 1), got {confidence}")
+    n = len(v)
+    if n < 2:
+        return MeanCI(float(v.mean()), float("nan"), n)
+    z = float(_st.norm.ppf(0.5 + confidence / 2))
+    return MeanCI(float(v.mean()), z * float(v.std(ddof=1)) / float(np.sqrt(n)), n)
 
 
 def success_rate(success, confidence: float = 0.95) -> Interval:

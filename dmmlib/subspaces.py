@@ -81,22 +81,42 @@ def random_vector_ratio(
     basis: Tensor | None = None,
     generator: torch.Generator | None = None,
 ) -> Tensor:
-    """Monte Carlo draws of R = ||r|| / ||Proj_M r|| for Gaussian r in R^n, (samples,) float64.
+    """Monte Carlo draws of R = ||r|| / ||Proj_M r|| for Gaussian r in R^n, float64.
 
     M is ``basis`` (n, k) when given, else the span of the first k coordinates (the same
-    distribution, by rotation invariance, and cheaper).
+    distribution, by rotation invariance, and cheaper): returns (samples,). With a per-image
+    basis (B, n, k) (orthonormal columns) every image gets ``samples`` vectors of its own:
+    returns (B, samples); the vectors are drawn sample by sample, each a (B, n) block.
     """
     _check_nk(n, k)
     if not isinstance(samples, int) or samples < 1:
         raise ValueError(f"samples must be a positive int, got {samples!r}")
+    if basis is not None and basis.dim() == 3:
+        if basis.shape[1:] != (n, k) or basis.shape[0] < 1:
+            raise ValueError(f"basis must have shape (B, n={n}, k={k}), got {tuple(basis.shape)}")
+        return _per_image_ratio(basis.detach().to("cpu", torch.float64), samples, generator)
     r = torch.randn(samples, n, generator=generator, dtype=torch.float64)
     if basis is None:
         on = r[:, :k].norm(dim=1)
     else:
         if basis.shape != (n, k):
-            raise ValueError(f"basis must have shape (n={n}, k={k}), got {tuple(basis.shape)}")
+            raise ValueError(f"basis must have shape (n={n}, k={k}) or (B, n, k), got {tuple(basis.shape)}")
         on = (r @ basis.to(torch.float64)).norm(dim=1)
     return r.norm(dim=1) / on
+
+
+def _per_image_ratio(basis: Tensor, samples: int, generator, chunk_elems: int = 1 << 22) -> Tensor:
+    """(B, n, k) float64 bases -> (B, samples) ratios, evaluated ``chunk_elems`` numbers at a time."""
+    B, n, _ = basis.shape
+    step = max(1, chunk_elems // (B * n))
+    out = []
+    for s in range(0, samples, step):
+        # one (B, n) draw per sample, so the stream does not depend on the chunking
+        m = min(step, samples - s)
+        r = torch.stack([torch.randn(B, n, generator=generator, dtype=torch.float64) for _ in range(m)])
+        on = torch.einsum("sbn,bnk->sbk", r, basis).norm(dim=2)
+        out.append(r.norm(dim=2) / on)
+    return torch.cat(out).T.contiguous()
 
 
 def paper_random_ratio(n: int, k: int) -> float:

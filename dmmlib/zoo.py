@@ -10,9 +10,16 @@ source of the model, training and data code.
 - :func:`mnist_autoencoder`: MLP autoencoder with a 16-d code (appendix D.3).
 - :func:`cifar_classifier`: the pretrained CIFAR-10 ResNet-20/56 (no training).
 - :func:`cifar_autoencoder`: conv autoencoder with a 128-d code, trained on airplane+automobile.
+- :func:`imagenet_classifier`: torchvision's ResNet-50 with ImageNet weights the user supplies
+  (:func:`find_resnet50_weights` says where they are looked for), or downloads when online.
+- :func:`imagenet_autoencoder`: conv autoencoder with a 3584-d code, trained on the goldfish and
+  great-white-shark images of the user's ImageNet train split (appendix G.3).
 """
 from __future__ import annotations
 
+import hashlib
+import os
+from pathlib import Path
 from typing import Any, Callable
 
 import torch
@@ -21,16 +28,23 @@ from torch import nn
 from dmmlib import params
 from dmmlib.cache import cached
 from dmmlib.data.cifar10 import load_cifar10
+from dmmlib.data.imagenet import load_imagenet_pair
 from dmmlib.data.mnist import load_mnist
+from dmmlib.data.paths import MissingDataError
 from dmmlib.device import get_device, seed_everything
-from dmmlib.models.autoencoders import CifarAutoencoder, MnistAutoencoder
+from dmmlib.models.autoencoders import CifarAutoencoder, ImageNetAutoencoder, MnistAutoencoder
 from dmmlib.models.mlp import MnistMLP
+from dmmlib.models.normalized import Normalized
 from dmmlib.models.resnet_cifar import load_pretrained
 from dmmlib.train import train_autoencoder, train_classifier
 
 CIFAR_AE_CLASSES = (0, 1)  # airplane, automobile (appendix D.3)
 _CODE = ("dmmlib.zoo", "dmmlib.train", "dmmlib.models.mlp", "dmmlib.models.autoencoders",
          "dmmlib.data.mnist", "dmmlib.data.cifar10")
+_IMAGENET_CODE = ("dmmlib.zoo", "dmmlib.train", "dmmlib.models.autoencoders", "dmmlib.data.imagenet")
+RESNET50_ENV = "DMM_RESNET50_WEIGHTS"
+RESNET50_V1 = "resnet50-0676ba61.pth"  # torchvision's IMAGENET1K_V1 file, the weights of 2021 (76.1 % top-1)
+RESNET50_URL = "https://download.pytorch.org/models/" + RESNET50_V1
 
 
 def mnist_classifier(profile: str = "quick", **overrides: Any) -> MnistMLP:
@@ -88,6 +102,112 @@ def cifar_autoencoder(profile: str = "quick", **overrides: Any) -> CifarAutoenco
         return _entry(model, hist)
 
     return _restore(build(), cached("zoo_cifar_autoencoder", cfg, train, code=_CODE), cfg)
+
+
+def find_resnet50_weights(weights: str | os.PathLike | None = None) -> Path:
+    """The local ResNet-50 weight file: ``weights``, else ``$DMM_RESNET50_WEIGHTS``, else torch
+    hub's checkpoint folder (``<torch.hub.get_dir()>/checkpoints/resnet50-*.pth``, where
+    torchvision caches its download; the IMAGENET1K_V1 file first).
+
+    Raises :class:`MissingDataError` naming the file that does not exist, or every place
+    looked in and how to supply the weights.
+    """
+    given = weights if weights is not None else os.environ.get(RESNET50_ENV) or None
+    if given is not None:
+        path = Path(given).expanduser()
+        if not path.is_file():
+            origin = "weights argument" if weights is not None else f"${RESNET50_ENV}"
+            raise MissingDataError(f"ResNet-50 weights file {path} (from the {origin}) does not exist")
+        return path
+    hub = Path(torch.hub.get_dir()) / "checkpoints"
+    found = sorted(hub.glob("resnet50-*.pth"), key=lambda p: (p.name != RESNET50_V1, p.name))
+    if found:
+        return found[0]
+    raise MissingDataError(
+        f"torchvision's ResNet-50 ImageNet weights are not on this machine: no weights argument, ${RESNET50_ENV} "
+        f"unset, no resnet50-*.pth in {hub}. Download {RESNET50_URL} where there is internet, then set "
+        f"{RESNET50_ENV}=<file> or copy the file into {hub}"
+    )
+
+
+def imagenet_classifier(weights: str | os.PathLike | None = None) -> nn.Module:
+    """torchvision's ResNet-50 (appendix G.3) for images (B, 3, 224, 224) in [0, 1] -> logits
+    (B, 1000), wrapped in :class:`Normalized`, eval mode, on device.
+
+    Weights: the file :func:`find_resnet50_weights` finds (a state dict, possibly under a
+    "state_dict"/"model" key, "module." prefixes allowed; loaded strictly), else torchvision's
+    download into torch hub's folder when nothing was named and there is internet. Raises
+    :class:`MissingDataError` saying what is missing and how to supply it.
+    """
+    from torchvision.models import resnet50
+
+    try:
+        path = find_resnet50_weights(weights)
+        state, source = _read_state_dict(path), str(path)
+    except MissingDataError as err:
+        if weights is not None or os.environ.get(RESNET50_ENV):
+            raise
+        state, source = _download_resnet50(err), RESNET50_URL
+    net = resnet50(weights=None)
+    try:
+        net.load_state_dict(state, strict=True)
+    except RuntimeError as err:
+        raise ValueError(f"{source} is not a torchvision ResNet-50 state dict: {str(err)[:300]}") from err
+    model = Normalized(net).to(get_device()).eval()
+    model.zoo_info = {"source": f"torchvision ResNet-50, weights {source}"}
+    return model
+
+
+def imagenet_autoencoder(profile: str = "quick", root: str | os.PathLike | None = None, **overrides: Any) -> ImageNetAutoencoder:
+    """The ImageNet conv autoencoder (k = ``imagenet_ae_latent_dim``, 3584), trained with Adam on
+    pixel MSE on the goldfish and great-white-shark images of the ``train`` split of ``root``
+    (else ``$DMM_IMAGENET``; see :func:`dmmlib.data.imagenet.load_imagenet_pair`), the first
+    ``imagenet_train_per_class`` images of each class (0: all). Cached by settings, the
+    images' content hash and the code."""
+    P = params.resolve("shared_models", profile, **overrides)
+    per_class = P["imagenet_train_per_class"]
+    if per_class < 0:
+        raise ValueError(f"imagenet_train_per_class must be >= 0 (0 = all), got {per_class}")
+    data = load_imagenet_pair(root, "train", per_class=per_class or None)
+    x = data.x
+    cfg = {"data": data.source, "data_sha256": _content_hash(x), "n": len(x),
+           **{k: P[k] for k in P if k.startswith("imagenet_")}, "seed": P["seed"]}
+    build = lambda: ImageNetAutoencoder(latent_dim=P["imagenet_ae_latent_dim"], width=P["imagenet_ae_width"])  # noqa: E731
+
+    def train() -> dict:
+        model = _seeded(build, P["seed"])
+        hist = train_autoencoder(model, x, epochs=P["imagenet_ae_epochs"], lr=P["imagenet_ae_lr"],
+                                 batch_size=P["imagenet_ae_batch_size"], seed=P["seed"])
+        return _entry(model, hist)
+
+    return _restore(build(), cached("zoo_imagenet_autoencoder", cfg, train, code=_IMAGENET_CODE), cfg)
+
+
+def _read_state_dict(path: Path) -> dict:
+    """A state dict from a ``torch.save`` file (tensors only; "module." prefixes removed)."""
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # unreadable or not a torch file
+        raise ValueError(f"cannot read ResNet-50 weights from {path}: {err}") from err
+    for key in ("state_dict", "model"):
+        if isinstance(state, dict) and isinstance(state.get(key), dict):
+            state = state[key]
+    if not isinstance(state, dict):
+        raise ValueError(f"{path} holds a {type(state).__name__}, not a state dict")
+    return {k.removeprefix("module."): v for k, v in state.items()}
+
+
+def _download_resnet50(not_found: MissingDataError) -> dict:
+    """torchvision's IMAGENET1K_V1 ResNet-50 state dict via torch hub (cached in its folder)."""
+    try:
+        return torch.hub.load_state_dict_from_url(RESNET50_URL, map_location="cpu", progress=True, check_hash=True)
+    except Exception as err:  # offline, proxy, truncated file: all mean "not available"
+        raise MissingDataError(f"{not_found}; downloading it failed ({type(err).__name__}: {err})") from err
+
+
+def _content_hash(x: torch.Tensor) -> str:
+    """SHA-256 (hex, 16 chars) of a tensor's bytes: ties a cache entry to the training images."""
+    return hashlib.sha256(x.detach().cpu().contiguous().numpy().tobytes()).hexdigest()[:16]
 
 
 def _subset(data, size: int, seed: int) -> tuple[torch.Tensor, torch.Tensor, str]:

@@ -8,7 +8,8 @@ from torch import nn
 
 matplotlib.use("Agg")
 
-from dmmlib import on_off_manifold as oom  # noqa: E402
+from dmmlib import on_off_manifold as oom, params  # noqa: E402
+from dmmlib.data.paths import MissingDataError  # noqa: E402
 from dmmlib.manifold import principal_angles  # noqa: E402
 from dmmlib.plots import on_off_manifold as plots  # noqa: E402
 from dmmlib.subspaces import pca_subspace  # noqa: E402
@@ -188,10 +189,11 @@ def test_imagenet_code_path_on_sample_images_with_random_weights():
     from torchvision.models import resnet50
 
     from dmmlib.data.imagenet import load_imagenet_samples
+    from dmmlib.models.normalized import Normalized
 
     data = load_imagenet_samples(["n01443537", "n01484850"])  # goldfish, great white shark
     torch.manual_seed(0)
-    clf = oom.Normalized(resnet50(weights=None)).eval()
+    clf = Normalized(resnet50(weights=None)).eval()
 
     class TinyAE(nn.Module):
         latent_dim = 3
@@ -213,6 +215,77 @@ def test_imagenet_code_path_on_sample_images_with_random_weights():
     rec = oom.experiment(clf, TinyAE().eval(), data.x, y, cfg, progress=False)
     assert rec["t1/R/tangent"].shape == (2,) and torch.all(rec["t1/R/tangent"] >= 1 - 1e-4)
     assert rec["t2/on/tangent/d"].shape == (2, 3, 224, 224)
+
+
+def test_imagenet_missing_checks_splits_classes_and_weights(tmp_path, monkeypatch):
+    from tests.test_zoo import fake_imagenet
+
+    monkeypatch.delenv("DMM_RESNET50_WEIGHTS", raising=False)
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
+    root = fake_imagenet(tmp_path / "imagenet")
+    missing = oom.imagenet_missing(str(root))
+    assert len(missing) == 1 and "DMM_RESNET50_WEIGHTS" in missing[0]  # only the weights
+    assert oom.imagenet_missing(str(root), weights=False) == []
+    for f in (root / "train" / "n01484850").iterdir():
+        f.unlink()
+    missing = oom.imagenet_missing(str(root), weights=False)
+    assert len(missing) == 1 and "n01484850" in missing[0] and "train split" in missing[0]
+    assert "does not exist" in oom.imagenet_missing(str(tmp_path / "nowhere"), weights=False)[0]
+    flat = tmp_path / "flat"  # class folders without split folders: the folder serves as both splits
+    flat.mkdir()
+    for wnid in ("n01443537", "n01484850"):
+        (root / "val" / wnid).rename(flat / wnid)
+    assert oom.imagenet_missing(str(flat), weights=False) == []
+    assert len(oom.imagenet_missing(str(root), weights=False)) == 2  # val lost both classes, train one
+    P = params.resolve("on_off_manifold", "smoke", imagenet_path=str(root))
+    with pytest.raises(MissingDataError, match="ImageNet experiment not run.*n01484850"):
+        oom.load_setup("imagenet", P)
+
+
+def test_imagenet_end_to_end_on_a_fake_folder_with_fake_weights(tmp_path, monkeypatch):
+    """load_setup("imagenet") and run_dataset on the fake ImageNet folder of tests/test_zoo.py and
+    a randomly initialised ResNet-50 saved as the user's weight file. A random ResNet-50 calls
+    no image a goldfish or a shark, so the fake weights get a bias on the goldfish logit that
+    makes it the top class on the val images: the goldfish are then "correctly classified" and
+    go through the real selection (select_correct), the sharks are not."""
+    from dmmlib.data.imagenet import load_imagenet_pair
+    from dmmlib.models.autoencoders import ImageNetAutoencoder
+    from dmmlib.models.normalized import Normalized
+    from tests.test_zoo import fake_imagenet, fake_resnet50
+
+    monkeypatch.setenv("DMM_CACHE", str(tmp_path / "cache"))
+    root = fake_imagenet(tmp_path / "imagenet")
+    val, train = load_imagenet_pair(root, "val"), load_imagenet_pair(root, "train")
+    net = fake_resnet50(seed=0)
+    with torch.no_grad():
+        z = Normalized(net)(val.x)
+        net.fc.bias[1] += z.max() - z[:, 1].min() + 1.0  # goldfish wins on every val image by >= 1
+    torch.save(net.state_dict(), tmp_path / "resnet50.pth")
+    monkeypatch.setenv("DMM_RESNET50_WEIGHTS", str(tmp_path / "resnet50.pth"))
+
+    # the smoke profile, cut to one attack step and the PCA control (ResNet-50 on a CPU is slow)
+    P = params.resolve("on_off_manifold", "smoke", imagenet_path=str(root), t1_steps=1, t2_steps=1,
+                       controls=["pca"], compare_fd=False, compare_recon=False)
+    assert oom.imagenet_missing(P["imagenet_path"]) == []
+    setup = oom.load_setup("imagenet", P)
+    assert torch.equal(setup.x, val.x) and torch.equal(setup.train_x, train.x)  # val: tests; train: PCA
+    assert setup.y.tolist() == [1, 1, 2, 2] and setup.class_names[1:3] == ("goldfish", "great white shark")
+    assert "val" in setup.info["test"] and "train" in setup.info["train"] and "warning" not in setup.info
+    assert isinstance(setup.autoencoder, ImageNetAutoencoder) and setup.autoencoder.latent_dim == 8
+    assert "train" in setup.autoencoder.zoo_info["data"] and setup.autoencoder.zoo_info["n"] == 8
+
+    rec = oom.run_dataset(setup, P, seed=0, progress=False)
+    assert sorted(rec["index"].tolist()) == [0, 1]  # the two goldfish, the only correct images
+    assert torch.equal(rec["label"], torch.tensor([1, 1]))
+    for space in ("tangent", "pca"):
+        R = rec[f"t1/R/{space}"]
+        assert R.shape == (2,) and torch.isfinite(R).all() and (R >= 1 - 1e-4).all()
+        for mode in ("on", "off"):
+            assert (rec[f"t2/{mode}/{space}/dist"] <= P["t2_eps"]["imagenet"] + 1e-4).all()
+    assert rec["t1/d"].shape == (2, 3, 224, 224) and (rec["t1/d_norm"] <= P["t1_eps"]["imagenet"] + 1e-4).all()
+    t1 = oom.table1(rec, "imagenet", 3 * 224 * 224, 8, n_boot=100).set_index("space")
+    assert t1.loc["tangent", "sqrt(n/k)"] == pytest.approx(math.sqrt(150528 / 8))
+    assert t1.loc["tangent", "paper R"] == 5.5
 
 
 def test_plots():

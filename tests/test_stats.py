@@ -55,3 +55,19 @@ def test_success_rate_is_clopper_pearson():
     assert success_rate(np.zeros(5, bool)).lo == 0.0
     with pytest.raises(TypeError, match="boolean"):
         success_rate(np.array([1, 0, 1]))
+
+
+def test_mean_ci_normal_approximation():
+    from dmmlib.stats import mean_ci
+
+    v = np.random.default_rng(0).normal(3.0, 2.0, size=400)
+    m, half, n = mean_ci(v)
+    assert n == 400 and m == pytest.approx(v.mean())
+    assert half == pytest.approx(1.959964 * v.std(ddof=1) / 20, rel=1e-6)
+    assert abs(m - 3.0) < 2 * half  # covers the truth for this seed
+    assert mean_ci(v, confidence=0.5).half_width < half
+    assert np.isnan(mean_ci([1.0]).half_width) and mean_ci([1.0]).mean == 1.0
+    with pytest.raises(ValueError, match="confidence"):
+        mean_ci(v, confidence=1.0)
+    with pytest.raises(ValueError, match="non-finite"):
+        mean_ci([1.0, float("nan")])

@@ -123,3 +123,26 @@ def test_pca_thin_svd_path_matches_covariance_path():
     assert principal_angles(svd.double(), cov, degrees=True).max() < 1e-3
     with pytest.raises(ValueError, match="at least k images"):
         pca_subspace(data[:2], 3)
+
+
+def test_random_vector_ratio_per_image_basis():
+    n, k, B = 30, 4, 3
+    basis = random_subspace(n, k, batch=B, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    R = random_vector_ratio(n, k, 50, basis=basis, generator=torch.Generator().manual_seed(1))
+    assert R.shape == (B, 50) and R.dtype == torch.float64 and (R >= 1).all()
+    # the vectors are drawn sample by sample as (B, n) blocks: recompute image b's sample s by hand
+    g = torch.Generator().manual_seed(1)
+    r = [torch.randn(B, n, generator=g, dtype=torch.float64) for _ in range(50)]
+    by_hand = r[7][2].norm() / (r[7][2] @ basis[2]).norm()
+    assert torch.allclose(R[2, 7], by_hand)
+    # chunking over samples keeps the stream
+    from dmmlib.subspaces import _per_image_ratio
+
+    assert torch.allclose(_per_image_ratio(basis, 50, torch.Generator().manual_seed(1), chunk_elems=100), R)
+    again = random_vector_ratio(n, k, 50, basis=basis, generator=torch.Generator().manual_seed(1))
+    other = random_vector_ratio(n, k, 50, basis=basis, generator=torch.Generator().manual_seed(2))
+    assert torch.equal(R, again) and not torch.equal(R, other)
+    big = random_vector_ratio(n, k, 4000, basis=basis, generator=torch.Generator().manual_seed(3))
+    assert abs(big.mean().item() - expected_random_ratio(n, k)) < 0.03 * expected_random_ratio(n, k)
+    with pytest.raises(ValueError, match="basis"):
+        random_vector_ratio(n, k, 5, basis=basis[:, :, :3])

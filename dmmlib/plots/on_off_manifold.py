@@ -17,25 +17,8 @@ from torch import Tensor
 
 from dmmlib.attacks.pgd import as_logits
 from dmmlib.on_off_manifold import logits_along_line
-
-
-def amplify(d: Tensor) -> Tensor:
-    """Perturbations d (B, C, H, W) mapped to [0, 1]: 0.5 + 0.5 d / max|d| per image."""
-    scale = d.flatten(1).abs().amax(dim=1).clamp_min(1e-12).view(-1, *([1] * (d.dim() - 1)))
-    return (0.5 + 0.5 * d / scale).clamp(0, 1)
-
-
-def _img(ax, x: Tensor, title: str | None = None) -> None:
-    """Show one image (C, H, W) in [0, 1] without axes ticks."""
-    a = x.detach().cpu().clamp(0, 1)
-    if a.shape[0] == 1:
-        ax.imshow(a[0].numpy(), cmap="gray", vmin=0, vmax=1)
-    else:
-        ax.imshow(a.permute(1, 2, 0).numpy())
-    ax.set_xticks([])
-    ax.set_yticks([])
-    if title:
-        ax.set_title(title, fontsize=8)
+from dmmlib.plots.images import amplify  # noqa: F401  (public here too)
+from dmmlib.plots.images import show_image as _img
 
 
 def _pred(model, x: Tensor) -> int:

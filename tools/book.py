@@ -23,7 +23,7 @@ import argparse
 import hashlib
 import json
 import os
-import shutil
+import re
 import subprocess
 import sys
 import tempfile
@@ -157,7 +157,7 @@ def stage(profile: str) -> Path:
         nb = executed_path(name, profile)
         if not nb.exists():
             raise FileNotFoundError(f"chapter {name!r} has not been executed for profile {profile!r}: {nb}")
-        wanted[site / "chapters" / f"{name}.ipynb"] = _strip_widget_state(nb.read_bytes())
+        wanted[site / "chapters" / f"{name}.ipynb"] = for_static_site(nb.read_bytes())
     wanted[site / "_generated" / "benchmarks.md"] = benchmark_tables().encode()
     wanted[site / "_generated" / "chapter_times.md"] = chapter_times_table(profile).encode()
     for path in [p for p in site.rglob("*") if p.is_file()] if site.exists() else []:
@@ -169,10 +169,21 @@ def stage(profile: str) -> Path:
     return site
 
 
-def _strip_widget_state(data: bytes) -> bytes:
-    """Drop saved ipywidget state: widgets are for Jupyter, the static page loads no widget JS."""
+_EXTERNAL_LINK = re.compile(r"<link\b[^>]*\bhref\s*=\s*[\"']https?://[^>]*>", re.IGNORECASE)
+
+
+def for_static_site(data: bytes) -> bytes:
+    """An executed notebook made fit for the offline site: saved ipywidget state dropped (widgets
+    are for Jupyter) and stylesheets linked from the internet removed from HTML outputs
+    (matplotlib's ``to_jshtml`` links Font Awesome from a CDN; the theme bundles it)."""
     nb = json.loads(data)
     nb.get("metadata", {}).pop("widgets", None)
+    for cell in nb.get("cells", []):
+        for output in cell.get("outputs", []):
+            html = output.get("data", {}).get("text/html")
+            if html is not None:
+                text = "".join(html) if isinstance(html, list) else html
+                output["data"]["text/html"] = _EXTERNAL_LINK.sub("", text)
     return (json.dumps(nb, indent=1, ensure_ascii=False) + "\n").encode()
 
 

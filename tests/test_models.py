@@ -27,6 +27,7 @@ def test_resnet20_loads_strictly_and_classifies_test_images():
         pred = m(s.x[idx]).argmax(1)
     assert (pred == s.y[idx]).float().mean() >= 0.8
     assert not m.training
+    assert 91.0 < m.checkpoint_accuracy < 92.5  # best_prec1 recorded in the checkpoint (91.78 %)
 
 
 def test_resnet_depths():

@@ -71,6 +71,7 @@ def load_pretrained(depth: int = 20) -> CifarResNet:
     """The pretrained ResNet-``depth`` (20 or 56) from ``$DMM_DATA/cifar10-resnet``, in eval mode on the CPU.
 
     Loads with ``strict=True`` after stripping the ``module.`` prefix (saved from DataParallel).
+    ``model.checkpoint_accuracy`` is the test accuracy (%) the checkpoint records (``best_prec1``).
     """
     if depth not in WEIGHTS:
         raise ValueError(f"pretrained weights exist for depth 20 and 56, got {depth}")
@@ -84,4 +85,5 @@ def load_pretrained(depth: int = 20) -> CifarResNet:
     state = {k.removeprefix("module."): v for k, v in state.items()}
     model = CifarResNet(depth)
     model.load_state_dict(state, strict=True)
+    model.checkpoint_accuracy = float(blob["best_prec1"]) if "best_prec1" in blob else float("nan")
     return model.eval()

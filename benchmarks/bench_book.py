@@ -21,8 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
 import book  # noqa: E402
-from common import hardware  # noqa: E402
-from dmmlib.cache import atomic_write_bytes  # noqa: E402
+from common import hardware, write_results  # noqa: E402
 
 
 def main() -> None:
@@ -79,9 +78,8 @@ def main() -> None:
         "",
         f"`tools/book.py build` with nothing changed: {unchanged:.1f} s.",
     ]
-    atomic_write_bytes(out / "book.md", ("\n".join(lines) + "\n").encode())
-    atomic_write_bytes(out / "book.json", json.dumps({"hardware": hw, "chapters": rows, "unchanged_build_s": unchanged,
-                                                       "profile": args.profile}, indent=1).encode())
+    write_results(out / "book", {"hardware": hw, "chapters": rows, "unchanged_build_s": unchanged,
+                                 "profile": args.profile}, "\n".join(lines))
     print("\n".join(lines))
 
 

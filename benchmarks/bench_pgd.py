@@ -24,7 +24,6 @@ eps 10, step 0.02, 1000 steps (quick: 32 digits), where the greedy early stop ma
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import time
@@ -35,12 +34,11 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from dmmlib.attacks.pgd import pgd_l2  # noqa: E402
-from dmmlib.cache import atomic_write_bytes  # noqa: E402
 from dmmlib.data.mnist import load_mnist  # noqa: E402
 from dmmlib.models.mlp import MnistMLP  # noqa: E402
 from dmmlib.subspaces import random_subspace  # noqa: E402
 
-from common import hardware  # noqa: E402
+from common import hardware, write_results  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -176,7 +174,7 @@ def main(argv: list[str] | None = None) -> dict:
         "total_s": time.perf_counter() - t0,
         "note": "interleaved repeats in one process; measured under CPU contention when others share the machine",
     }
-    write(result, Path(args.out))
+    write_results(Path(args.out), result, markdown(result))
     print(markdown(result))
     return result
 
@@ -218,11 +216,6 @@ def markdown(r: dict) -> str:
         "",
     ]
     return "\n".join(lines)
-
-
-def write(result: dict, out: Path) -> None:
-    atomic_write_bytes(out.with_suffix(".json"), (json.dumps(result, indent=1) + "\n").encode())
-    atomic_write_bytes(out.with_suffix(".md"), markdown(result).encode())
 
 
 if __name__ == "__main__":

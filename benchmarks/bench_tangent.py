@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import json
 import statistics
 import sys
 import time
@@ -31,11 +30,10 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from dmmlib.cache import atomic_write_bytes  # noqa: E402
 from dmmlib.manifold import orthonormal_basis, principal_angles, tangent_jacobian  # noqa: E402
 from dmmlib.models.autoencoders import CifarAutoencoder, MnistAutoencoder  # noqa: E402
 
-from common import hardware  # noqa: E402
+from common import hardware, write_results  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 FD_EPS = (1e-1, 1e-2, 1e-3, 1e-4)
@@ -128,8 +126,7 @@ def main(argv: list[str] | None = None) -> dict:
         "total_s": time.perf_counter() - t0,
         "note": "repeats in one process; measured under CPU contention when others share the machine",
     }
-    atomic_write_bytes(Path(args.out).with_suffix(".json"), (json.dumps(result, indent=1) + "\n").encode())
-    atomic_write_bytes(Path(args.out).with_suffix(".md"), markdown(result).encode())
+    write_results(Path(args.out), result, markdown(result))
     print(markdown(result))
     return result
 

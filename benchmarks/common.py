@@ -1,6 +1,7 @@
-"""What every benchmark records: the hardware it ran on."""
+"""What every benchmark shares: the hardware it ran on, and how its results are written."""
 from __future__ import annotations
 
+import json
 import os
 import platform
 from pathlib import Path
@@ -22,3 +23,12 @@ def hardware(device: torch.device | None = None) -> str:
     if device is not None and device.type == "cuda":
         text += f", GPU {torch.cuda.get_device_name(device)}"
     return text
+
+
+def write_results(out: Path, result: dict, markdown: str) -> None:
+    """Write ``result`` to ``out``.json and ``markdown`` to ``out``.md, each atomically."""
+    from dmmlib.cache import atomic_write_bytes
+
+    out = Path(out)
+    atomic_write_bytes(out.with_suffix(".json"), (json.dumps(result, indent=1, default=str) + "\n").encode())
+    atomic_write_bytes(out.with_suffix(".md"), (markdown.rstrip("\n") + "\n").encode())

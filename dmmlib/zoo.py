@@ -70,14 +70,7 @@ def mnist_autoencoder(profile: str = "quick", **overrides: Any) -> MnistAutoenco
     x, _, source = _subset(load_mnist("train"), P["mnist_train_size"], P["seed"])
     cfg = {"data": source, "n": len(x), **{k: P[k] for k in P if k.startswith("mnist_ae_")}, "seed": P["seed"]}
     build = lambda: MnistAutoencoder(latent_dim=P["mnist_ae_latent_dim"])  # noqa: E731
-
-    def train() -> dict:
-        model = _seeded(build, P["seed"])
-        hist = train_autoencoder(model, x, epochs=P["mnist_ae_epochs"], lr=P["mnist_ae_lr"],
-                                 batch_size=P["mnist_ae_batch_size"], seed=P["seed"])
-        return _entry(model, hist)
-
-    return _restore(build(), cached("zoo_mnist_autoencoder", cfg, train, code=_CODE), cfg)
+    return _trained_autoencoder("zoo_mnist_autoencoder", build, x, cfg, P, "mnist_ae_")
 
 
 def cifar_classifier(depth: int = 20) -> nn.Module:
@@ -94,14 +87,7 @@ def cifar_autoencoder(profile: str = "quick", **overrides: Any) -> CifarAutoenco
     x, _, source = _subset(load_cifar10("train", classes=CIFAR_AE_CLASSES), P["cifar_train_size"], P["seed"])
     cfg = {"data": source, "n": len(x), **{k: P[k] for k in P if k.startswith("cifar_ae_")}, "seed": P["seed"]}
     build = lambda: CifarAutoencoder(latent_dim=P["cifar_ae_latent_dim"], width=P["cifar_ae_width"])  # noqa: E731
-
-    def train() -> dict:
-        model = _seeded(build, P["seed"])
-        hist = train_autoencoder(model, x, epochs=P["cifar_ae_epochs"], lr=P["cifar_ae_lr"],
-                                 batch_size=P["cifar_ae_batch_size"], seed=P["seed"])
-        return _entry(model, hist)
-
-    return _restore(build(), cached("zoo_cifar_autoencoder", cfg, train, code=_CODE), cfg)
+    return _trained_autoencoder("zoo_cifar_autoencoder", build, x, cfg, P, "cifar_ae_")
 
 
 def find_resnet50_weights(weights: str | os.PathLike | None = None) -> Path:
@@ -173,14 +159,7 @@ def imagenet_autoencoder(profile: str = "quick", root: str | os.PathLike | None 
     cfg = {"data": data.source, "data_sha256": _content_hash(x), "n": len(x),
            **{k: P[k] for k in P if k.startswith("imagenet_")}, "seed": P["seed"]}
     build = lambda: ImageNetAutoencoder(latent_dim=P["imagenet_ae_latent_dim"], width=P["imagenet_ae_width"])  # noqa: E731
-
-    def train() -> dict:
-        model = _seeded(build, P["seed"])
-        hist = train_autoencoder(model, x, epochs=P["imagenet_ae_epochs"], lr=P["imagenet_ae_lr"],
-                                 batch_size=P["imagenet_ae_batch_size"], seed=P["seed"])
-        return _entry(model, hist)
-
-    return _restore(build(), cached("zoo_imagenet_autoencoder", cfg, train, code=_IMAGENET_CODE), cfg)
+    return _trained_autoencoder("zoo_imagenet_autoencoder", build, x, cfg, P, "imagenet_ae_", code=_IMAGENET_CODE)
 
 
 def _read_state_dict(path: Path) -> dict:
@@ -203,6 +182,21 @@ def _download_resnet50(not_found: MissingDataError) -> dict:
         return torch.hub.load_state_dict_from_url(RESNET50_URL, map_location="cpu", progress=True, check_hash=True)
     except Exception as err:  # offline, proxy, truncated file: all mean "not available"
         raise MissingDataError(f"{not_found}; downloading it failed ({type(err).__name__}: {err})") from err
+
+
+def _trained_autoencoder(name: str, build: Callable[[], nn.Module], x: torch.Tensor, cfg: dict,
+                         P: Any, prefix: str, code: tuple = _CODE) -> nn.Module:
+    """``build()`` trained with Adam on the pixel MSE of ``x`` (N, C, H, W) with the
+    ``<prefix>epochs``, ``<prefix>lr`` and ``<prefix>batch_size`` settings of ``P``, seeded;
+    cached under ``name`` by ``cfg`` and the source of ``code``. Eval mode, on the device."""
+
+    def train() -> dict:
+        model = _seeded(build, P["seed"])
+        hist = train_autoencoder(model, x, epochs=P[prefix + "epochs"], lr=P[prefix + "lr"],
+                                 batch_size=P[prefix + "batch_size"], seed=P["seed"])
+        return _entry(model, hist)
+
+    return _restore(build(), cached(name, cfg, train, code=code), cfg)
 
 
 def _content_hash(x: torch.Tensor) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import importlib.util
 import io
 import json
 import os
@@ -44,10 +45,74 @@ def code_version(modules: Iterable[str | ModuleType] = ("dmmlib",)) -> str:
     return digest.hexdigest()
 
 
-def cache_key(name: str, params: Mapping[str, Any], code: Iterable[str | ModuleType] = ("dmmlib",)) -> str:
-    """The hex key of an entry: name, parameters (JSON, sorted), code hash and torch version."""
+def dmmlib_imports(module: str) -> set[str]:
+    """The ``dmmlib`` modules that ``module``'s source imports (anywhere in the file, also
+    inside functions), read from its syntax tree. Packages resolve to their ``__init__``."""
+    import ast
+
+    spec = importlib.util.find_spec(module)
+    if spec is None or spec.origin is None or not spec.origin.endswith(".py"):
+        return set()
+    tree = ast.parse(Path(spec.origin).read_text())
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            # "from dmmlib.x import y": y may be a submodule or a name in dmmlib.x
+            names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+        else:
+            continue
+        for name in names:
+            if name.split(".")[0] == "dmmlib" and _is_module(name):
+                found.add(name)
+    return found
+
+
+def _is_module(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, AttributeError, ValueError):  # "dmmlib.cache.cached" is a name, not a module
+        return False
+
+
+def code_closure(modules: Iterable[str | ModuleType]) -> tuple[str, ...]:
+    """``modules`` and every ``dmmlib`` module they import, transitively, sorted: the code a
+    cached result depends on."""
+    todo = [m if isinstance(m, str) else m.__name__ for m in modules]
+    seen: set[str] = set()
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        todo.extend(dmmlib_imports(name) - seen)
+    return tuple(sorted(seen))
+
+
+def _closure_version(modules: Iterable[str | ModuleType]) -> str:
+    """SHA-256 of the sources of ``code_closure(modules)``, one file per module (a package
+    counts its ``__init__.py`` only; what it imports is in the closure by itself)."""
+    digest = hashlib.sha256()
+    for name in code_closure(modules):
+        spec = importlib.util.find_spec(name)
+        digest.update(name.encode())
+        digest.update(Path(spec.origin).read_bytes())
+    return digest.hexdigest()
+
+
+def cache_key(name: str, params: Mapping[str, Any], code: Iterable[str | ModuleType]) -> str:
+    """The hex key of an entry: name, parameters (JSON, sorted), the hash of the code closure of
+    ``code`` (see :func:`code_closure`), the identity of the data that code reads when it reads
+    any (:func:`dmmlib.data.paths.data_identity`) and the torch version."""
+    closure = code_closure(code)
+    data = None
+    if any(m.startswith("dmmlib.data") for m in closure):
+        from dmmlib.data.paths import data_identity
+
+        data = data_identity()
     blob = json.dumps(
-        {"name": name, "params": params, "code": code_version(code), "torch": torch.__version__},
+        {"name": name, "params": params, "code": _closure_version(code), "data": data, "torch": torch.__version__},
         sort_keys=True,
         default=str,
     )
@@ -59,22 +124,47 @@ def cached(
     params: Mapping[str, Any],
     compute: Callable[[], T],
     *,
-    code: Iterable[str | ModuleType] = ("dmmlib",),
+    code: Iterable[str | ModuleType] | None = None,
 ) -> T:
     """Return the cached result of ``compute()`` for ``(name, params, code)``, computing and
     storing it when absent or invalid.
 
+    ``code``: the modules whose code makes the result; the key covers them and every ``dmmlib``
+    module they import, transitively. Default: the module that defines ``compute`` (which
+    must then be a ``dmmlib`` module: a lambda from a notebook must name ``code``).
     ``compute`` must return something ``torch.save`` can hold (tensors, state dicts, dicts
-    and lists of numbers and arrays). Loaded tensors are on the CPU.
+    and lists of numbers and arrays). Loaded tensors are on the CPU. When the cache cannot be
+    written (a read-only or full disk), the result is returned uncached with one warning.
     """
-    key = cache_key(name, dict(params), code)
+    if code is None:
+        module = getattr(compute, "__module__", "") or ""
+        if not module.startswith("dmmlib"):
+            raise ValueError(f"cached({name!r}): compute is defined in {module!r}, not in dmmlib; pass code=(modules...)")
+        code = (module,)
+    key = cache_key(name, dict(params), tuple(code))
     path = cache_dir() / name / f"{key[:32]}.pt"
     value = _load(path, key)
     if value is not _MISSING:
         return value
     value = compute()
-    _store(path, key, name, dict(params), value)
+    try:
+        _store(path, key, name, dict(params), value)
+    except OSError as err:
+        if not _UNWRITABLE_WARNED:
+            _UNWRITABLE_WARNED.append(str(err))
+            _warn(f"the cache {cache_dir()} cannot be written ({err}); continuing without caching")
     return value
+
+
+_UNWRITABLE_WARNED: list[str] = []
+
+
+def _warn(message: str) -> None:
+    """A warning shown in the notebook and, for runs under papermill, in the terminal too."""
+    import sys
+
+    warnings.warn(message, stacklevel=3)
+    print(f"[dmmlib] warning: {message}", file=sys.__stderr__, flush=True)
 
 
 _MISSING = object()
@@ -91,7 +181,7 @@ def _load(path: Path, key: str) -> Any:
             raise ValueError("key or checksum mismatch")
         return torch.load(io.BytesIO(data), map_location="cpu", weights_only=False)
     except Exception as err:  # corrupt entry: say so, then recompute
-        warnings.warn(f"cache entry {path} is invalid ({err}); recomputing", stacklevel=3)
+        _warn(f"cache entry {path} is invalid ({err}); recomputing")
         return _MISSING
 
 

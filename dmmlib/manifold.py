@@ -18,7 +18,7 @@ import torch
 from torch import Tensor
 from tqdm.auto import tqdm
 
-from dmmlib.attacks.pgd import as_logits
+from dmmlib.evaluate import as_logits
 
 JACOBIAN_METHODS = ("jvp", "jacrev", "fd", "fd_central")
 

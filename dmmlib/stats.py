@@ -6,7 +6,7 @@
   bootstrap interval of their mean beside it.
 - :func:`mean_ci`: a mean with its normal-approximation interval half-width.
 - :func:`success_rate`: a rate with its exact (Clopper-Pearson) binomial interval, computed
-  by :func:`dmmlib.spheres_theory.clopper_pearson`.
+  by :func:`clopper_pearson`.
 
 Inputs are 1-d array-likes of equal length; non-finite entries are the caller's business
 (the functions raise on them rather than silently dropping images).
@@ -18,7 +18,6 @@ from typing import Callable, NamedTuple, Sequence
 import numpy as np
 from scipy import stats as _st
 
-from dmmlib.spheres_theory import clopper_pearson
 
 
 class Interval(NamedTuple):
@@ -148,3 +147,17 @@ def success_rate(success, confidence: float = 0.95) -> Interval:
     k, n = int(s.sum()), int(s.size)
     lo, hi = clopper_pearson(k, n, confidence)
     return Interval(k / n, lo, hi, n)
+
+
+def clopper_pearson(k: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
+    """Exact two-sided binomial interval ``(lo, hi)`` for a rate from ``k`` events in ``n``
+    trials. ``k = 0`` gives ``lo = 0`` and ``hi = 1 - ((1 - confidence)/2)^(1/n)``: a bound,
+    not a zero."""
+    if not (isinstance(k, (int, np.integer)) and isinstance(n, (int, np.integer)) and 0 <= k <= n and n > 0):
+        raise ValueError(f"need integers 0 <= k <= n, n > 0; got k={k}, n={n}")
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must be in (0, 1), got {confidence}")
+    tail = (1 - confidence) / 2
+    lo = 0.0 if k == 0 else float(_st.beta.ppf(tail, k, n - k + 1))
+    hi = 1.0 if k == n else float(_st.beta.ppf(1 - tail, k + 1, n - k))
+    return lo, hi

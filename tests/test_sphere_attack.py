@@ -7,7 +7,7 @@ import torch
 from dmmlib.attacks.sphere import manifold_attack
 from dmmlib.data.spheres import sample_sphere
 from dmmlib.models.sphere_nets import perfect_quadnet
-from dmmlib.spheres_theory import cap_distance_to_point
+from dmmlib.chapters.adversarial_spheres.theory import cap_distance_to_point
 
 
 class CapModel(torch.nn.Module):

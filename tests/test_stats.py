@@ -2,8 +2,7 @@
 import numpy as np
 import pytest
 
-from dmmlib.spheres_theory import clopper_pearson
-from dmmlib.stats import bootstrap_ci, paired_test, success_rate
+from dmmlib.stats import clopper_pearson, bootstrap_ci, paired_test, success_rate
 
 
 def test_bootstrap_mean_covers_truth_and_is_seeded():

@@ -21,6 +21,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from dmmlib.evaluate import as_logits
+
 
 class AttackResult(NamedTuple):
     """``delta`` (B, ...) perturbation, ``x + delta`` in [0, 1]; ``success`` (B,) bool: the
@@ -189,18 +191,6 @@ def _initial_delta(x, norm, eps, random_start, basis, basis_mode, generator):
 
 
 # -- logits, objectives, success ------------------------------------------------------------
-
-
-def as_logits(model, x: Tensor) -> Tensor:
-    """``model(x)`` as (B, C) logits; a binary logit z, (B,) or (B, 1), becomes [0, z]."""
-    z = model(x)
-    if z.dim() == 2 and z.shape[1] == 1:
-        z = z[:, 0]
-    if z.dim() == 1:
-        z = torch.stack([torch.zeros_like(z), z], dim=1)
-    if z.dim() != 2 or z.shape[0] != x.shape[0]:
-        raise ValueError(f"model must return (B, C), (B,) or (B, 1) logits for B={x.shape[0]}, got {tuple(z.shape)}")
-    return z
 
 
 def _margin(logits: Tensor, y: Tensor) -> Tensor:

@@ -24,3 +24,17 @@ def require(path: Path, what: str, hint: str = "") -> Path:
             + (f" {hint}" if hint else "")
         )
     return path
+
+
+def data_identity() -> str:
+    """A short fingerprint of the data this machine reads: the data folder's files with their
+    sizes. It goes into the key of every cached result whose code reads data, so switching
+    data (e.g. from the 5,000 offline MNIST digits to all 60,000) recomputes them."""
+    import hashlib
+
+    root = data_dir()
+    digest = hashlib.sha256(str(root.name).encode())
+    if root.is_dir():
+        for f in sorted(p for p in root.rglob("*") if p.is_file()):
+            digest.update(f"{f.relative_to(root)}:{f.stat().st_size}\n".encode())
+    return digest.hexdigest()[:16]

@@ -11,7 +11,7 @@ Both datasets lie on a flat manifold of codimension one inside the unit cube:
 Each returns a :class:`ManifoldSet` that carries the points, their labels and the
 manifold itself (a point on it, its unit normal, an orthonormal basis of its tangent
 space and the region of it the data covers), so the measurements of
-:mod:`dmmlib.dimpling` need no knowledge of which dataset they are given.
+:mod:`dmmlib.chapters.clinging_dimpling.experiment` need no knowledge of which dataset they are given.
 """
 from __future__ import annotations
 

@@ -84,7 +84,7 @@ def spectrum_figure(spectra: Mapping[str, Tensor]) -> plt.Figure:
 
 def fd_angle_figure(summary: pd.DataFrame, claimed: tuple[float, float] = (10.0, 20.0)) -> plt.Figure:
     """Median (with interquartile bars) largest principal angle against the step, per data set
-    and method, from :func:`dmmlib.local_manifolds.angle_summary`; the ``claimed`` range shaded."""
+    and method, from :func:`dmmlib.chapters.local_manifolds.experiment.angle_summary`; the ``claimed`` range shaded."""
     fig, ax = plt.subplots(figsize=(6.5, 4))
     for (name, method), g in summary.groupby(["data", "method"]):
         style = "-o" if method == "fd fp32" else "--s"

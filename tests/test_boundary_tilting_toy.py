@@ -4,7 +4,7 @@ import math
 import pytest
 import torch
 
-from dmmlib import tilting as T
+from dmmlib.chapters.boundary_tilting import experiment as T
 from dmmlib.data.tilting_toy import tilted_boundary, toy_problem
 
 

@@ -1,6 +1,6 @@
 """Figures, animations and the Jupyter widget of the chapter "Boundary tilting".
 
-Inputs are the dicts of :func:`dmmlib.tilting.analyse_sweep` (one per seed) and plain
+Inputs are the dicts of :func:`dmmlib.chapters.boundary_tilting.experiment.analyse_sweep` (one per seed) and plain
 tensors; distances are L2 norms of [0, 1]-scaled pixels.
 """
 from __future__ import annotations
@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from matplotlib import animation
 
-from dmmlib import tilting
+from dmmlib.chapters.boundary_tilting import experiment as tilting
 from dmmlib.data.tilting_toy import tilted_boundary
 
 CLASS_COLORS = ("tab:blue", "tab:orange")

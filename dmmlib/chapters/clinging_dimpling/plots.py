@@ -13,7 +13,7 @@ from matplotlib import animation, cm, colors
 
 from dmmlib.boundary import contours_2d, height_surface, logit_grid_2d
 from dmmlib.data.synthetic import ManifoldSet
-from dmmlib.dimpling import TrainRun, model_at
+from dmmlib.chapters.clinging_dimpling.experiment import TrainRun, model_at
 
 RED, BLUE = "#d62728", "#1f77b4"
 
@@ -130,7 +130,7 @@ def plot_gradient_arrows(model_2d, data_2d: ManifoldSet, model_3d, data_3d: Mani
 def plot_curves(results: dict[str, list[dict]], *, keys=("manifold_distance", "train_distance"), cling_key="cling_epoch"):
     """Clinging curves: mean and min-max band over seeds of each of ``keys`` per dataset.
 
-    ``results``: dataset name -> list (one per seed) of :func:`dmmlib.dimpling.experiment`
+    ``results``: dataset name -> list (one per seed) of :func:`dmmlib.chapters.clinging_dimpling.experiment.experiment`
     results. The dashed vertical line marks the mean clinging end epoch. Returns the figure.
     """
     fig, axes = plt.subplots(1, len(results), figsize=(5.2 * len(results), 3.8), squeeze=False)
@@ -189,7 +189,7 @@ def dimpling_widget(datasets: dict[str, ManifoldSet], *, epochs: int = 200, weig
     """
     import ipywidgets as w
 
-    from dmmlib.dimpling import train
+    from dmmlib.chapters.clinging_dimpling.experiment import train
 
     dataset = w.Dropdown(options=list(datasets), description="dataset")
     seed = w.IntText(value=0, description="seed")

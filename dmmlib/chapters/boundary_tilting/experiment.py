@@ -443,4 +443,4 @@ def pair_study(
         return {**study, "description": pair.description, "seconds": seconds,
                 "n_train": len(pair.x_train), "n_test": len(pair.x_test)}
 
-    return cached("tilting_pair_study", key, compute, code=("dmmlib.tilting", "dmmlib.data.mnist_pairs", "dmmlib.data.mnist"))
+    return cached("tilting_pair_study", key, compute, code=("dmmlib.chapters.boundary_tilting.experiment", "dmmlib.data.mnist_pairs", "dmmlib.data.mnist"))

@@ -36,7 +36,8 @@ import torch
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
-from dmmlib.attacks.pgd import as_logits, pgd
+from dmmlib.attacks.pgd import pgd
+from dmmlib.evaluate import as_logits
 from dmmlib.cache import cached
 from dmmlib.data.paths import MissingDataError
 from dmmlib.device import seed_everything
@@ -58,7 +59,7 @@ PAPER_TABLE2 = {  # mean L2 distance: unconstrained, on-manifold, off-manifold P
 PAPER_TABLE2_PCT = {"mnist": (364, 103), "cifar10": (623, 101), "imagenet": (570, 102)}  # as printed
 PAPER_ACCURACY = {"mnist": 0.98, "cifar10": 0.93}
 PAPER_AE_ERROR = {"mnist": 2.1, "cifar10": 7.88, "imagenet": 38.7601}  # mean ||x - D(E(x))||
-_CODE = ("dmmlib.on_off_manifold", "dmmlib.attacks.pgd", "dmmlib.manifold", "dmmlib.subspaces")
+_CODE = ("dmmlib.chapters.on_off_manifold.experiment", "dmmlib.attacks.pgd", "dmmlib.manifold", "dmmlib.subspaces")
 
 
 class Setup(NamedTuple):
@@ -178,7 +179,7 @@ def predict(model: Callable[[Tensor], Tensor], x: Tensor, batch_size: int = 256)
 def test_accuracy(setup: Setup) -> float:
     """:func:`accuracy` of the setup's classifier on its test images, cached by model fingerprint."""
     params = {"dataset": setup.dataset, "test": setup.info.get("test"), "model": model_fingerprint(setup.classifier)}
-    return cached("on_off_accuracy", params, lambda: accuracy(setup.classifier, setup.x, setup.y), code=("dmmlib.on_off_manifold",))
+    return cached("on_off_accuracy", params, lambda: accuracy(setup.classifier, setup.x, setup.y), code=("dmmlib.chapters.on_off_manifold.experiment",))
 
 
 def accuracy(model: Callable[[Tensor], Tensor], x: Tensor, y: Tensor, batch_size: int = 256) -> float:
@@ -213,7 +214,7 @@ def pca_basis(setup: Setup, k: int, size: int, seed: int = 0) -> Tensor:
     if 0 < size < len(data):
         data = data[torch.randperm(len(data), generator=torch.Generator().manual_seed(seed))[:size]]
     params = {"dataset": setup.dataset, "train": setup.info.get("train"), "n": len(data), "k": k, "seed": seed}
-    return cached("on_off_pca", params, lambda: pca_subspace(data, k), code=("dmmlib.subspaces", "dmmlib.on_off_manifold"))
+    return cached("on_off_pca", params, lambda: pca_subspace(data, k), code=("dmmlib.subspaces", "dmmlib.chapters.on_off_manifold.experiment"))
 
 
 def model_fingerprint(model: nn.Module) -> str:

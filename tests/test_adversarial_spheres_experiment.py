@@ -7,7 +7,7 @@ import torch
 
 from dmmlib.data.spheres import batches, fixed_training_set, labels_from_norm, sample_sphere, sample_spheres
 from dmmlib.models.sphere_nets import perfect_quadnet
-from dmmlib.spheres_theory import (
+from dmmlib.chapters.adversarial_spheres.theory import (
     best_subspace_error,
     cap_distance_to_point,
     cap_mean_distance,
@@ -23,7 +23,7 @@ from dmmlib.spheres_theory import (
     sample_quadratic_tail,
     subspace_errors,
 )
-from dmmlib.spheres_training import build_net, error_rate, gradient_normal_cosine, quad_losses, train_sphere_net
+from dmmlib.chapters.adversarial_spheres.training import build_net, error_rate, gradient_normal_cosine, quad_losses, train_sphere_net
 
 
 # -- data -------------------------------------------------------------------------------------
@@ -215,7 +215,7 @@ def test_quad_losses_worst_case_is_exact():
 # -- the chapter's experiments ------------------------------------------------------------------
 
 def test_trained_net_records_tradeoff_points_and_is_reproducible(tmp_path, monkeypatch):
-    from dmmlib import spheres as S
+    from dmmlib.chapters.adversarial_spheres import experiment as S
 
     kw = dict(d=12, hidden=16, depth=2, steps=60, lr=3e-3, batch_size=20, N=200, seed=4, checkpoints=3,
               n_eval=2000, n_points=8, attack_steps=30, step_size=0.05)
@@ -232,7 +232,7 @@ def test_trained_net_records_tradeoff_points_and_is_reproducible(tmp_path, monke
 
 
 def test_slice_predictions_of_a_radial_model_are_a_disc():
-    from dmmlib import spheres as S
+    from dmmlib.chapters.adversarial_spheres import experiment as S
 
     class Radial(torch.nn.Module):
         def forward(self, x):

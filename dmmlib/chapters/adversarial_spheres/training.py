@@ -25,7 +25,7 @@ from tqdm.auto import tqdm
 from dmmlib.attacks.sphere import manifold_attack
 from dmmlib.data.spheres import R_PAPER, batches, sample_sphere
 from dmmlib.models.sphere_nets import QuadNet, ReluNet
-from dmmlib.spheres_theory import clopper_pearson
+from dmmlib.chapters.adversarial_spheres.theory import clopper_pearson
 
 Callback = Callable[[int, nn.Module], dict]
 

@@ -15,8 +15,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from dmmlib.attacks.pgd import as_logits
-from dmmlib.on_off_manifold import logits_along_line
+from dmmlib.evaluate import as_logits
+from dmmlib.chapters.on_off_manifold.experiment import logits_along_line
 from dmmlib.plots.images import amplify  # noqa: F401  (public here too)
 from dmmlib.plots.images import show_image as _img
 
@@ -166,7 +166,7 @@ def ratio_figure(ratios: Mapping[str, np.ndarray], reference: float, *, title: s
 
 def distance_figure(table, *, title: str = "") -> plt.Figure:
     """Table 2 as bars: mean on- and off-manifold distances per subspace with their 95 % intervals
-    and the unconstrained distance as a line. ``table``: :func:`dmmlib.on_off_manifold.table2`."""
+    and the unconstrained distance as a line. ``table``: :func:`dmmlib.chapters.on_off_manifold.experiment.table2`."""
     fig, ax = plt.subplots(figsize=(6, 3.5))
     pos = np.arange(len(table))
     for off, mode in ((-0.2, "on"), (0.2, "off")):
@@ -186,7 +186,7 @@ def distance_figure(table, *, title: str = "") -> plt.Figure:
 
 
 def explorer(setup, P, *, max_images: int = 200, draw_now: bool = False):
-    """A Jupyter widget: pick an image of ``setup`` (a :class:`dmmlib.on_off_manifold.Setup`),
+    """A Jupyter widget: pick an image of ``setup`` (a :class:`dmmlib.chapters.on_off_manifold.experiment.Setup`),
     an attack (unconstrained, on- or off-manifold L2 PGD, or L-inf PGD) and eps; the "run" button
     (or changing a choice afterwards) runs the attack on that image and shows
     :func:`projection_figure` of the result. ``draw_now``: run once at creation."""
@@ -195,7 +195,7 @@ def explorer(setup, P, *, max_images: int = 200, draw_now: bool = False):
 
     from dmmlib.attacks.pgd import pgd
     from dmmlib.manifold import local_tangent_basis, project_onto
-    from dmmlib.on_off_manifold import predict
+    from dmmlib.chapters.on_off_manifold.experiment import predict
 
     ok = (predict(setup.classifier, setup.x[:max_images]) == setup.y[:max_images]).nonzero()[:, 0]
     ds = setup.dataset

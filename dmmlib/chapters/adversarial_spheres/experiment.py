@@ -3,7 +3,7 @@
 Each function trains or measures one thing, takes plain numbers (the chapter's knobs) and
 returns numbers, tensors and state dicts; trained models live in :mod:`dmmlib.cache`
 keyed by those numbers and this code. The algorithms are in
-:mod:`dmmlib.spheres_theory`, :mod:`dmmlib.spheres_training` and
+:mod:`dmmlib.chapters.adversarial_spheres.theory`, :mod:`dmmlib.chapters.adversarial_spheres.training` and
 :mod:`dmmlib.attacks.sphere`.
 """
 from __future__ import annotations
@@ -20,8 +20,8 @@ from dmmlib.cache import cached
 from dmmlib.device import get_device
 from dmmlib.data.spheres import R_PAPER, labels_from_norm, sample_sphere, sample_spheres
 from dmmlib.models.sphere_nets import QuadNet, perfect_quadnet
-from dmmlib.spheres_theory import clopper_pearson, clt_error_rate, clt_error_rate_outer, incorrect_alphas, sample_quadratic_tail
-from dmmlib.spheres_training import (
+from dmmlib.chapters.adversarial_spheres.theory import clopper_pearson, clt_error_rate, clt_error_rate_outer, incorrect_alphas, sample_quadratic_tail
+from dmmlib.chapters.adversarial_spheres.training import (
     build_net,
     error_rate,
     gradient_normal_cosine,
@@ -31,10 +31,10 @@ from dmmlib.spheres_training import (
 )
 
 CODE = (
-    "dmmlib.spheres",
+    "dmmlib.chapters.adversarial_spheres.experiment",
     "dmmlib.attacks.deepfool",
-    "dmmlib.spheres_training",
-    "dmmlib.spheres_theory",
+    "dmmlib.chapters.adversarial_spheres.training",
+    "dmmlib.chapters.adversarial_spheres.theory",
     "dmmlib.models.sphere_nets",
     "dmmlib.data.spheres",
     "dmmlib.attacks.sphere",

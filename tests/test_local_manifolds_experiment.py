@@ -1,4 +1,4 @@
-"""Tests of dmmlib.local_manifolds and dmmlib.plots.local_manifolds on a tiny autoencoder."""
+"""Tests of dmmlib.chapters.local_manifolds.experiment and dmmlib.chapters.local_manifolds.plots on a tiny autoencoder."""
 
 import matplotlib
 import pandas as pd
@@ -6,8 +6,8 @@ import pytest
 import torch
 from torch import nn
 
-from dmmlib import local_manifolds as lm
-from dmmlib.plots import local_manifolds as lmplots
+from dmmlib.chapters.local_manifolds import experiment as lm
+from dmmlib.chapters.local_manifolds import plots as lmplots
 from dmmlib.subspaces import expected_random_ratio
 
 matplotlib.use("Agg")

@@ -1,4 +1,4 @@
-"""Tests of dmmlib.on_off_manifold (tables 1 and 2 with controls) and its figures."""
+"""Tests of dmmlib.chapters.on_off_manifold.experiment (tables 1 and 2 with controls) and its figures."""
 import math
 
 import matplotlib
@@ -8,10 +8,11 @@ from torch import nn
 
 matplotlib.use("Agg")
 
-from dmmlib import on_off_manifold as oom, params  # noqa: E402
+from dmmlib import params
+from dmmlib.chapters.on_off_manifold import experiment as oom  # noqa: E402
 from dmmlib.data.paths import MissingDataError  # noqa: E402
 from dmmlib.manifold import principal_angles  # noqa: E402
-from dmmlib.plots import on_off_manifold as plots  # noqa: E402
+from dmmlib.chapters.on_off_manifold import plots as plots  # noqa: E402
 from dmmlib.subspaces import pca_subspace  # noqa: E402
 
 N_PIX, K = 16, 2

@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from dmmlib import dimpling
+from dmmlib.chapters.clinging_dimpling import experiment as dimpling
 from dmmlib.data.synthetic import chessboard_plane, line_dataset
 
 

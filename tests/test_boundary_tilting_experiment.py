@@ -1,4 +1,4 @@
-"""Tests of dmmlib.tilting: the batched SVM sweep and the tilting-plane geometry."""
+"""Tests of dmmlib.chapters.boundary_tilting.experiment: the batched SVM sweep and the tilting-plane geometry."""
 import math
 
 import numpy as np
@@ -6,7 +6,7 @@ import pytest
 import torch
 from scipy.optimize import minimize
 
-from dmmlib import tilting as T
+from dmmlib.chapters.boundary_tilting import experiment as T
 
 
 def blobs(n=40, d=5, seed=0, shift=1.0, noise=1.0):

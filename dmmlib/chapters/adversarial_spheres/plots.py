@@ -14,7 +14,7 @@ from matplotlib.colors import ListedColormap
 from matplotlib.patches import Circle, Patch
 from matplotlib.lines import Line2D
 
-from dmmlib.spheres_theory import cap_mean_distance, cap_mean_distance_gaussian
+from dmmlib.chapters.adversarial_spheres.theory import cap_mean_distance, cap_mean_distance_gaussian
 
 _CMAP = ListedColormap(["#a6dba0", "#ffffff"])  # green: predicted inner sphere
 

@@ -27,6 +27,8 @@ import numpy as np
 import torch
 from scipy import integrate, optimize, special, stats
 
+from dmmlib.stats import clopper_pearson  # noqa: F401  (re-exported for the chapter)
+
 ArrayLike = "np.ndarray | torch.Tensor | list[float]"
 
 
@@ -100,18 +102,6 @@ def sample_quadratic_tail(
 # -- confidence bounds --------------------------------------------------------------------
 
 
-def clopper_pearson(k: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
-    """Exact two-sided binomial interval ``(lo, hi)`` for a rate from ``k`` events in ``n``
-    trials. ``k = 0`` gives ``lo = 0`` and ``hi = 1 - ((1 - confidence)/2)^(1/n)``: a bound,
-    not a zero."""
-    if not (isinstance(k, (int, np.integer)) and isinstance(n, (int, np.integer)) and 0 <= k <= n and n > 0):
-        raise ValueError(f"need integers 0 <= k <= n, n > 0; got k={k}, n={n}")
-    if not 0 < confidence < 1:
-        raise ValueError(f"confidence must be in (0, 1), got {confidence}")
-    tail = (1 - confidence) / 2
-    lo = 0.0 if k == 0 else float(stats.beta.ppf(tail, k, n - k + 1))
-    hi = 1.0 if k == n else float(stats.beta.ppf(1 - tail, k + 1, n - k))
-    return lo, hi
 
 
 # -- spherical caps (theorem 5.1) ---------------------------------------------------------

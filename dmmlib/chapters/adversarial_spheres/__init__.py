@@ -1,0 +1,1 @@
+"""The chapter adversarial_spheres: profiles, experiment, claims and plots."""

@@ -1,0 +1,1 @@
+"""The chapter boundary_tilting: profiles, experiment, claims and plots."""

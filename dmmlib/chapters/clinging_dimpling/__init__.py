@@ -1,0 +1,1 @@
+"""The chapter clinging_dimpling: profiles, experiment, claims and plots."""

@@ -1,0 +1,1 @@
+"""The chapter local_manifolds: profiles, experiment, claims and plots."""

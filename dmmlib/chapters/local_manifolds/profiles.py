@@ -1,0 +1,42 @@
+"""Knobs of the chapter local_manifolds and their values under each profile.
+
+chapter "Local image manifolds" (section 7, appendices D, G, I). n_test: test images for
+reconstruction and accuracy (0 = all: 10,000 MNIST, 2,000 CIFAR airplane+automobile);
+n_tangent / n_tangent_cifar: MNIST / CIFAR test images per seed at which tangent spaces
+are compared (CIFAR's float64 Jacobians take seconds per image on a CPU); fd_eps: the
+finite-difference steps (code units); n_random: random vectors per image (appendix I).
+"""
+
+# quick: the default, sized for a 2-core CPU
+QUICK = {'seeds': 3,
+ 'n_test': 0,
+ 'n_tangent': 10,
+ 'n_tangent_cifar': 4,
+ 'fd_eps': [0.0001, 0.001, 0.01, 0.1, 1.0],
+ 'n_random': 200,
+ 'n_show': 8}
+
+# smoke: exercises the code in seconds (tests); overrides of QUICK
+SMOKE = {'seeds': 1,
+ 'n_test': 200,
+ 'n_tangent': 2,
+ 'n_tangent_cifar': 1,
+ 'fd_eps': [0.001, 0.1],
+ 'n_random': 20,
+ 'n_show': 4}
+
+# paper: the paper's settings, for a GPU; overrides of QUICK
+PAPER = {'seeds': 5,
+ 'n_tangent': 40,
+ 'n_tangent_cifar': 20,
+ 'fd_eps': [1e-05, 0.0001, 0.001, 0.01, 0.1, 1.0],
+ 'n_random': 1000}
+
+# the valid range (inclusive) of every number a knob holds (lists and dicts: each element)
+RANGES = {'seeds': (1, 50),
+ 'n_test': (0, 2000),
+ 'n_tangent': (1, 400),
+ 'n_tangent_cifar': (1, 200),
+ 'fd_eps': (1e-08, 100.0),
+ 'n_random': (1, 10000),
+ 'n_show': (1, 80)}

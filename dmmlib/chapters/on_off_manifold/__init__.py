@@ -1,0 +1,1 @@
+"""The chapter on_off_manifold: profiles, experiment, claims and plots."""

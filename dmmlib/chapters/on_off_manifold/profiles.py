@@ -1,0 +1,77 @@
+"""Knobs of the chapter on_off_manifold and their values under each profile.
+
+chapter "Adversarial examples on and off the image manifold" (section 7, appendices B, E-H).
+n_images: correctly classified test images per dataset and seed (seed s draws its own
+disjoint images, random subspaces and image pairing); t1_*: the multi-step L2 PGD of table 1
+(appendix F: margin loss, greedy); t2_*: the unconstrained / on / off PGD of table 2 (the
+on-manifold step is t2_step x on_step_factor); basis_method: "jvp" (exact Jacobian) or
+"fd" (the paper's finite differences, step fd_eps); controls: subspaces of the same k
+compared with the autoencoder's tangent space; pca_size: training images for the PCA
+control; imagenet_path: a folder with the goldfish/great-white-shark classes ("" = none);
+batch_size: images whose tangent bases are held at once (an ImageNet basis, 150528 x 3584
+float32, is 2.2 GB).
+"""
+
+# quick: the default, sized for a 2-core CPU
+QUICK = {'datasets': ['mnist', 'cifar10', 'imagenet'],
+ 'n_images': {'mnist': 100, 'cifar10': 16, 'imagenet': 10},
+ 'seeds': 3,
+ 'batch_size': {'mnist': 64, 'cifar10': 64, 'imagenet': 1},
+ 'models_profile': 'quick',
+ 'cifar_depth': 20,
+ 't1_eps': {'mnist': 2.0, 'cifar10': 0.5, 'imagenet': 2.0},
+ 't1_step': {'mnist': 0.04, 'cifar10': 0.04, 'imagenet': 0.8},
+ 't1_steps': 50,
+ 't2_eps': {'mnist': 10.0, 'cifar10': 3.0, 'imagenet': 5.0},
+ 't2_step': {'mnist': 0.02, 'cifar10': 0.12, 'imagenet': 0.01},
+ 't2_steps': 200,
+ 'on_step_factor': 10.0,
+ 'basis_method': 'jvp',
+ 'fd_eps': 0.001,
+ 'controls': ['random', 'pca', 'other'],
+ 'compare_fd': True,
+ 'compare_recon': True,
+ 'pca_size': 2000,
+ 'n_boot': 2000,
+ 'n_show': 3,
+ 'linf_eps': {'mnist': 0.3, 'cifar10': 0.03137, 'imagenet': 0.01569},
+ 'imagenet_path': ''}
+
+# smoke: exercises the code in seconds (tests); overrides of QUICK
+SMOKE = {'n_images': {'mnist': 8, 'cifar10': 3, 'imagenet': 2},
+ 'seeds': 1,
+ 'models_profile': 'smoke',
+ 't1_step': {'mnist': 0.3, 'cifar10': 0.1, 'imagenet': 0.8},
+ 't1_steps': 10,
+ 't2_step': {'mnist': 0.2, 'cifar10': 0.12, 'imagenet': 0.01},
+ 't2_steps': 20,
+ 'pca_size': 500,
+ 'n_boot': 500,
+ 'n_show': 1}
+
+# paper: the paper's settings, for a GPU; overrides of QUICK
+PAPER = {'n_images': {'mnist': 1000, 'cifar10': 500, 'imagenet': 100},
+ 'batch_size': {'mnist': 100, 'cifar10': 100, 'imagenet': 1},
+ 'models_profile': 'paper',
+ 't2_steps': 1000,
+ 'pca_size': 0,
+ 'n_boot': 10000,
+ 'n_show': 4}
+
+# the valid range (inclusive) of every number a knob holds (lists and dicts: each element)
+RANGES = {'n_images': (1, 10000),
+ 'seeds': (1, 50),
+ 'batch_size': (1, 1000),
+ 'cifar_depth': (1, 200),
+ 't1_eps': (0.0005, 200.0),
+ 't1_step': (4e-05, 80.0),
+ 't1_steps': (1, 500),
+ 't2_eps': (0.003, 1000.0),
+ 't2_step': (1e-05, 20.0),
+ 't2_steps': (1, 10000),
+ 'on_step_factor': (0.01, 1000.0),
+ 'fd_eps': (1e-06, 0.1),
+ 'pca_size': (0, 20000),
+ 'n_boot': (1, 100000),
+ 'n_show': (1, 40),
+ 'linf_eps': (1.569e-05, 30.0)}

@@ -1,0 +1,89 @@
+"""Knobs of the trained models every natural-image chapter shares and their values under each profile.
+
+the trained models every natural-image chapter shares (dmmlib/zoo.py; appendix G).
+*_train_size 0 = all available training images (MNIST: 60,000 with torchvision's files,
+else the 5,000 offline digits; CIFAR-10: the 10,000 airplane+automobile images).
+paper: G.1's SGD (no momentum stated) and Adam settings; quick: shorter CPU runs (SGD
+with momentum 0.9 makes up for 12x fewer MNIST steps).
+ImageNet autoencoder (goldfish + great white shark, the user's ImageNet train split;
+imagenet_train_per_class 0 = all, about 1,300 per class): paper = G.3 (Adam, 325 epochs,
+lr 1e-4, batch 32, k = 3584) with width 64 (VGG16's 512 x 7 x 7 bottom, our choice: G.3
+gives no width); quick keeps k = 3584 (table 1's sqrt(n/k)) but width 16, 300 images per
+class, 10 epochs and lr 1e-3 (our choice: about 25 min on one CPU thread, 0.25 s per image
+and epoch); smoke: a toy for tests (k = 8, 8 images, 1 epoch).
+"""
+
+# quick: the default, sized for a 2-core CPU
+QUICK = {'mnist_train_size': 0,
+ 'mnist_clf_epochs': 100,
+ 'mnist_clf_lr': 0.01,
+ 'mnist_clf_momentum': 0.9,
+ 'mnist_clf_weight_decay': 0.0001,
+ 'mnist_clf_batch_size': 200,
+ 'mnist_ae_epochs': 100,
+ 'mnist_ae_lr': 0.001,
+ 'mnist_ae_batch_size': 144,
+ 'mnist_ae_latent_dim': 16,
+ 'cifar_train_size': 0,
+ 'cifar_ae_epochs': 8,
+ 'cifar_ae_lr': 0.001,
+ 'cifar_ae_batch_size': 32,
+ 'cifar_ae_latent_dim': 128,
+ 'cifar_ae_width': 32,
+ 'imagenet_train_per_class': 300,
+ 'imagenet_ae_epochs': 10,
+ 'imagenet_ae_lr': 0.001,
+ 'imagenet_ae_batch_size': 32,
+ 'imagenet_ae_latent_dim': 3584,
+ 'imagenet_ae_width': 16,
+ 'seed': 0}
+
+# smoke: exercises the code in seconds (tests); overrides of QUICK
+SMOKE = {'mnist_train_size': 1000,
+ 'mnist_clf_epochs': 10,
+ 'mnist_clf_lr': 0.05,
+ 'mnist_ae_epochs': 2,
+ 'cifar_train_size': 256,
+ 'cifar_ae_epochs': 1,
+ 'cifar_ae_width': 8,
+ 'imagenet_train_per_class': 4,
+ 'imagenet_ae_epochs': 1,
+ 'imagenet_ae_batch_size': 4,
+ 'imagenet_ae_latent_dim': 8,
+ 'imagenet_ae_width': 4}
+
+# paper: the paper's settings, for a GPU; overrides of QUICK
+PAPER = {'mnist_clf_epochs': 40,
+ 'mnist_clf_momentum': 0.0,
+ 'mnist_ae_epochs': 1000,
+ 'cifar_ae_epochs': 400,
+ 'cifar_ae_width': 64,
+ 'imagenet_train_per_class': 0,
+ 'imagenet_ae_epochs': 325,
+ 'imagenet_ae_lr': 0.0001,
+ 'imagenet_ae_width': 64}
+
+# the valid range (inclusive) of every number a knob holds (lists and dicts: each element)
+RANGES = {'mnist_train_size': (0, 10000),
+ 'mnist_clf_epochs': (1, 1000),
+ 'mnist_clf_lr': (1e-05, 5.0),
+ 'mnist_clf_momentum': (0.0, 90.0),
+ 'mnist_clf_weight_decay': (1.0000000000000001e-07, 0.01),
+ 'mnist_clf_batch_size': (1, 2000),
+ 'mnist_ae_epochs': (1, 10000),
+ 'mnist_ae_lr': (1e-06, 0.1),
+ 'mnist_ae_batch_size': (1, 1440),
+ 'mnist_ae_latent_dim': (1, 160),
+ 'cifar_train_size': (0, 2560),
+ 'cifar_ae_epochs': (1, 4000),
+ 'cifar_ae_lr': (1e-06, 0.1),
+ 'cifar_ae_batch_size': (1, 320),
+ 'cifar_ae_latent_dim': (1, 1280),
+ 'cifar_ae_width': (1, 640),
+ 'imagenet_train_per_class': (0, 3000),
+ 'imagenet_ae_epochs': (1, 3250),
+ 'imagenet_ae_lr': (1.0000000000000001e-07, 0.1),
+ 'imagenet_ae_batch_size': (1, 320),
+ 'imagenet_ae_latent_dim': (1, 35840),
+ 'imagenet_ae_width': (1, 640),
+ 'seed': (0, 10000)}

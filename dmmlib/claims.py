@@ -261,8 +261,10 @@ def ledger_markdown(claims: Sequence[Claim]) -> str:
     cols = ("claim", "source", "paper", "ours [95 % CI]", "verdict", "scale")
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for c in claims:
-        link = f"chapters/{c.chapter}.md" + (f"#{c.section}" if c.section else "")
-        cells = (f"[{c.statement}]({link})", c.source, c.paper or "—", c.ours.text(), f"**{c.verdict}**", c.scale)
+        text = c.statement.replace("`", "'").replace("<", "‹").replace(">", "›")
+        # {ref} to the section's MyST label (a missing label fails the -W build), else the chapter
+        link = f"{{ref}}`{text} <{c.section}>`" if c.section else f"{{doc}}`{text} <chapters/{c.chapter}>`"
+        cells = (link, c.source, c.paper or "—", c.ours.text(), f"**{c.verdict}**", c.scale)
         lines.append("| " + " | ".join(_md_cell(x) for x in cells) + " |")
     return head + "\n".join(lines) + "\n"
 

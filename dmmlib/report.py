@@ -28,8 +28,10 @@ def fmt_number(x, digits: int = 3) -> str:
         return "—" if math.isnan(x) else ("∞" if x > 0 else "−∞")
     if x == 0:
         return "0"
-    if 1e-3 <= abs(x) < 1e5:
-        return f"{x:#.{digits}g}".rstrip(".") if "e" not in f"{x:#.{digits}g}" else f"{x:.{digits - 1}e}"
+    if 10 ** (digits - 1) <= abs(x) < 1e6:  # 1234.5 -> "1,230": digits significant, no exponent
+        return f"{float(f'{x:.{digits}g}'):,.0f}"
+    if 1e-3 <= abs(x) < 10 ** (digits - 1):
+        return f"{x:#.{digits}g}".rstrip(".")
     return f"{x:.{digits - 1}e}"
 
 

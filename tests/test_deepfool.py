@@ -38,7 +38,28 @@ def test_multiclass_linear_exact_distance():
     dist = (f.gather(1, k[:, None]) - f).abs() / (w[k][:, None, :] - w[None]).norm(dim=2)
     dist[torch.arange(20), k] = float("inf")
     assert torch.allclose(r.distance, dist.min(1).values, rtol=1e-4, atol=1e-5)
-    assert (predicted_label(lin(r.x_boundary)) != k).all()
+    # the boundary point is on the boundary: its margin is ~0 (either sign: two logits tie there,
+    # and which one argmax picks depends on rounding), so no assertion about its label
+    assert margin(lin(r.x_boundary), k).abs().max() < 1e-3
+    # the crossing point is past it, by DeepFool's 1.02, and classified differently
+    assert r.converged.all()
+    assert (predicted_label(lin(r.x_adv)) != k).all()
+    assert torch.allclose(r.adv_distance, 1.02 * r.distance, rtol=1e-3, atol=1e-6)
+    assert (margin(lin(r.x_adv), k) < -1e-4 * r.distance).all(), "clearly past the boundary, not a tie"
+
+
+def test_crossing_point_changes_the_label_for_every_converged_point():
+    torch.manual_seed(4)
+    net = nn.Sequential(nn.Linear(10, 32), nn.ReLU(), nn.Linear(32, 5))
+    x = torch.randn(64, 10)
+    r = boundary_distance(net, x)
+    label = net(x).argmax(1)
+    ok = r.converged
+    assert ok.sum() >= 60
+    assert (net(r.x_adv[ok]).argmax(1) != label[ok]).all()
+    assert ((r.x_adv - x).flatten(1).norm(dim=1)[ok] - r.adv_distance[ok]).abs().max() < 1e-5
+    assert (r.adv_distance[ok] >= r.distance[ok]).all()
+    assert torch.isinf(r.adv_distance[~ok]).all() and torch.equal(r.x_adv[~ok], x[~ok])
 
 
 def test_image_shaped_inputs_and_relu_network():
@@ -51,12 +72,13 @@ def test_image_shaped_inputs_and_relu_network():
     assert torch.isinf(r.distance[~r.converged]).all()
     r = boundary_distance(net, x, batch_size=3, clip=(0.0, 1.0))
     assert r.converged.sum() >= 6 and r.x_boundary.min() >= 0 and r.x_boundary.max() <= 1
-    # crossing: just past the boundary point the class differs, just before it is the same
+    assert r.x_adv.min() >= 0 and r.x_adv.max() <= 1
+    # crossing: the crossing point is classified differently; well before the boundary point the class is the same
     ok = r.converged
     label = net(x[ok]).argmax(1)
     d = r.x_boundary[ok] - x[ok]
-    assert (net(x[ok] + 1.01 * d).argmax(1) != label).all()
-    assert (net(x[ok] + 0.98 * d).argmax(1) == label).all()
+    assert (net(r.x_adv[ok]).argmax(1) != label).all()
+    assert (net(x[ok] + 0.9 * d).argmax(1) == label).all()
 
 
 def test_restores_mode_and_leaves_parameter_grads():

@@ -9,6 +9,7 @@ def demo(monkeypatch):
         "smoke": {"seeds": 1, "lr": 0.1, "epochs": [1, 2], "dataset": "line", "adversarial": False},
         "quick": {"seeds": 3, "lr": 0.02, "epochs": [1, 10, 100], "dataset": "line", "adversarial": False},
         "paper": {"seeds": 5, "lr": 0.02, "epochs": [1, 10, 200], "dataset": "plane", "adversarial": True},
+        "ranges": {"seeds": (1, 50), "lr": (1e-6, 10.0), "epochs": (0, 1000)},
     })
     return "demo"
 
@@ -58,7 +59,36 @@ def test_parse_assignment():
 
 def test_every_chapter_gives_every_profile_the_same_knobs_of_the_same_type():
     for chapter, table in params.PROFILES.items():
-        assert set(table) == set(params.PROFILE_NAMES), chapter
+        assert set(table) == {*params.PROFILE_NAMES, "ranges"}, chapter
         for profile in params.PROFILE_NAMES:
             assert set(table[profile]) == set(table["quick"]), (chapter, profile)
-            params.resolve(chapter, profile, **table[profile])  # every value type-checks
+            params.resolve(chapter, profile, **table[profile])  # every value type-checks and is in range
+
+
+def test_every_numeric_knob_has_a_range():
+    for chapter, table in params.PROFILES.items():
+        numeric = {k for k, v in table["quick"].items() if list(params._numbers(v))}
+        missing = numeric - set(table["ranges"])
+        assert not missing, f"{chapter}: knobs without a range: {sorted(missing)}"
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"seeds": 0}, r"'seeds'.*\[1, 50\].*got 0"),
+    ({"seeds": -1}, r"'seeds'.*\[1, 50\]"),
+    ({"seeds": 100000}, r"'seeds'.*\[1, 50\]"),
+    ({"epochs": [1, -3]}, r"'epochs'.*\[0, 1000\]"),
+    ({"lr": 0}, r"'lr'.*got 0"),
+])
+def test_out_of_range_values_are_refused_before_work(demo, kwargs, message):
+    with pytest.raises(params.ParameterError, match=message):
+        params.resolve(demo, "quick", **kwargs)
+
+
+def test_registry_discovers_chapter_packages():
+    from pathlib import Path
+
+    import dmmlib.chapters
+
+    packages = {p.parent.name for p in Path(dmmlib.chapters.__file__).parent.glob("*/profiles.py")}
+    assert packages and packages <= set(params.PROFILES)
+    assert "shared_models" in params.PROFILES

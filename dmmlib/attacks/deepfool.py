@@ -5,8 +5,16 @@ and jumps to the nearest point of the linearised boundary (a Newton step on the 
 repeating until the predicted class changes. For a piecewise-linear (ReLU) network each
 step is exact inside one linear region, so a few steps usually suffice. We then bisect
 on the segment between the start point and the first point past the boundary, so the
-returned point lies on the boundary (to ``bisect_steps`` halvings) and the distance is
-not inflated by the overshoot.
+reported distance is the distance to the boundary (to ``bisect_steps`` halvings), not
+inflated by the overshoot.
+
+Two points are returned, because a point *on* the boundary is not an adversarial example:
+at the boundary two logits tie, and which class ``argmax`` picks then depends on rounding
+(the CPU, the thread count). ``x_boundary`` is the bisected boundary point (its margin is
+about 0; use it for geometry), ``x_adv`` the crossing point: ``x + 1.02 (x_boundary - x)``
+(DeepFool's own overshoot convention, ``1 + overshoot``), checked to be classified
+differently from ``x``; where that check fails (a curved boundary), the search's own
+overshoot point, which was checked when the search stopped, is used instead.
 
 A point whose search reaches a region where the gradient vanishes (every ReLU off: the
 linearisation points nowhere) or that does not cross within ``max_iter`` steps is
@@ -39,15 +47,24 @@ class BoundaryDistance(NamedTuple):
 
     - ``distance``: (B,) L2 distance from ``x`` to the boundary point found (``inf`` where
       none was found within ``max_iter`` steps, 0 where ``x`` is on the boundary).
-    - ``x_boundary``: (B, ...) the boundary point (``x`` itself where none was found).
+    - ``x_boundary``: (B, ...) the boundary point (``x`` itself where none was found). It
+      lies on the boundary to within ``2^-bisect_steps`` of the segment, on either side: do
+      not use it as an adversarial example.
     - ``converged``: (B,) bool, whether the class changed within ``max_iter`` steps.
     - ``iterations``: (B,) int64, the DeepFool steps used.
+    - ``x_adv``: (B, ...) the crossing point, classified differently from ``x`` wherever
+      ``converged`` (``x`` itself where not): ``x + (1 + overshoot) (x_boundary - x)``, or
+      the search's last point where that one is still on ``x``'s side.
+    - ``adv_distance``: (B,) L2 distance from ``x`` to ``x_adv`` (``inf`` where not converged);
+      about ``(1 + overshoot) * distance``.
     """
 
     distance: torch.Tensor
     x_boundary: torch.Tensor
     converged: torch.Tensor
     iterations: torch.Tensor
+    x_adv: torch.Tensor
+    adv_distance: torch.Tensor
 
 
 def boundary_distance(
@@ -64,7 +81,9 @@ def boundary_distance(
     """L2 distance (B,) from each point of ``x`` (B, ...) to ``model``'s decision boundary.
 
     ``max_iter``: DeepFool steps at most. ``overshoot``: each step goes ``1 + overshoot``
-    times as far as the linearised boundary, so the class does change. ``bisect_steps``:
+    times as far as the linearised boundary, so the class does change, and the returned
+    crossing point ``x_adv`` lies ``1 + overshoot`` times as far from ``x`` as the boundary
+    point (0.02: DeepFool's 1.02). ``bisect_steps``:
     halvings of the segment x -> first point past the boundary (0 keeps the overshoot
     point). ``candidates``: multi-class only, the other classes considered (largest
     logits first). ``clip``: optional box (lo, hi) that iterates are clipped to (the
@@ -152,9 +171,19 @@ def _chunk(model, x0, max_iter, overshoot, bisect_steps, candidates, clip):
         converged[active] = flipped
     x_b = _bisect(model, x0, x_adv, label, converged, bisect_steps)
     dist = (x_b - x0).flatten(1).norm(dim=1)
-    dist = torch.where(converged, dist, torch.full_like(dist, float("inf")))
+    inf = torch.full_like(dist, float("inf"))
+    dist = torch.where(converged, dist, inf)
     x_b = torch.where(_expand(converged, x0), x_b, x0)
-    return dist.detach(), x_b.detach(), converged, iters
+    # the crossing point: overshoot the boundary point by 1 + overshoot, check the class changed
+    x_cross = x0 + (1 + overshoot) * (x_b - x0)
+    if clip is not None:
+        x_cross = x_cross.clamp(*clip)
+    with torch.no_grad():
+        crossed = predicted_label(model(x_cross)) != label
+    x_cross = torch.where(_expand(crossed, x0), x_cross, x_adv)
+    x_cross = torch.where(_expand(converged, x0), x_cross, x0)
+    adv_dist = torch.where(converged, (x_cross - x0).flatten(1).norm(dim=1), inf)
+    return dist.detach(), x_b.detach(), converged, iters, x_cross.detach(), adv_dist.detach()
 
 
 def _candidate_classes(logits0, label, candidates):

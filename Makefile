@@ -6,13 +6,16 @@ VENV     := .venv
 PY       := $(VENV)/bin/python
 PROFILE  ?= quick
 NAME     ?=
+# PARAMS: "k=v k2=v2", or with blanks inside values "digits=[1, 7]; seeds=5" (split at ";" and
+# before "name="); passed to tools/book.py through the environment, so any quoting is safe.
 PARAMS   ?=
+export PARAMS
 MATHJAX  := book/_static/mathjax/tex-svg-full.js
 MATHJAX_VERSION := 3.2.2
 MATHJAX_SHA256  := 1b9c0a1c44df864e915690558e72adb9cc5203360daefd385084ced3b6c64c09
 
 # Data: $DMM_DATA if set, else ../shared/data when it exists (the development machines),
-# else torchvision's downloads into ~/.cache/dmm-book/data.
+# else ~/.cache/dmm-book/data (nothing is downloaded: README.md, "Data", says what goes there).
 ifeq ($(origin DMM_DATA), undefined)
   ifneq ($(wildcard ../shared/data),)
     export DMM_DATA := $(abspath ../shared/data)
@@ -23,10 +26,16 @@ export DMM_CACHE ?= $(CURDIR)/.cache
 .PHONY: book chapter test bench jupyter clean clean-cache lock help
 
 help:
-	@echo "make book                      execute every chapter ($(PROFILE)) and build book/_build/html"
-	@echo "make chapter NAME=x [PROFILE=quick] [PARAMS='seeds=5 epochs=100']"
+	@echo "make book [PROFILE=quick] [DEFAULTS=1]"
+	@echo "                               execute the chapters that changed and build the site: book/_build/html"
+	@echo "                               (quick), book/_build/<profile>/_build/html (smoke, paper). Each chapter"
+	@echo "                               re-runs with the PARAMS of its last 'make chapter'; DEFAULTS=1: the profile's"
+	@echo "make chapter NAME=x [PROFILE=quick] [PARAMS='seeds=5 epochs=100'] [FORCE=1]"
+	@echo "                               PARAMS with blanks: PARAMS='digits=[1, 7]; seeds=5'. FORCE=1 re-runs an"
+	@echo "                               up-to-date chapter and accepts a cost knob over 4x its quick value"
 	@echo "make test                      run the test suite"
-	@echo "make bench                     run the benchmarks (tables for the reproducibility page)"
+	@echo "make bench                     run the benchmarks (tables for the reproducibility page; includes the"
+	@echo "                               1- vs 2-thread verdict check, about twice a cold quick book)"
 	@echo "make jupyter                   open the chapters in JupyterLab (widgets)"
 	@echo "make clean-cache               drop trained models and cached results"
 
@@ -47,11 +56,11 @@ $(MATHJAX):
 	rm -rf .mathjax.tmp
 
 book: $(VENV)/.installed $(MATHJAX)
-	$(PY) tools/book.py build --profile $(PROFILE)
+	$(PY) tools/book.py build --profile $(PROFILE) $(if $(DEFAULTS),--defaults)
 
 chapter: $(VENV)/.installed
-	@test -n "$(NAME)" || { echo "usage: make chapter NAME=<chapter> [PROFILE=quick] [PARAMS='k=v ...']"; $(PY) tools/book.py list; exit 2; }
-	$(PY) tools/book.py execute --chapter $(NAME) --profile $(PROFILE) $(foreach p,$(PARAMS),--param $(p)) $(if $(FORCE),--force)
+	@test -n "$(NAME)" || { echo "usage: make chapter NAME=<chapter> [PROFILE=quick] [PARAMS='k=v; k2=v2'] [FORCE=1]"; $(PY) tools/book.py list; exit 2; }
+	$(PY) tools/book.py execute --chapter $(NAME) --profile $(PROFILE) --params "$$PARAMS" $(if $(FORCE),--force)
 
 test: $(VENV)/.installed $(MATHJAX)
 	$(PY) -m pytest -q

@@ -1,4 +1,5 @@
-"""Control subspaces of the same dimension k as a local manifold, and the random-vector
+"""Control subspaces of the same dimension k as a local manifold (random, PCA, another
+image's, low-frequency DCT), and the random-vector
 norm ratio of appendix I of the Dimpled Manifold paper.
 
 A k-dimensional subspace of the n-dimensional image space is given by an (n, k) or, one per
@@ -71,6 +72,37 @@ def other_image_subspace(basis: Tensor, shift: int = 1) -> Tensor:
     if basis.shape[0] < 2 or shift % basis.shape[0] == 0:
         raise ValueError(f"need B >= 2 and shift not a multiple of B (B={basis.shape[0]}, shift={shift})")
     return basis.roll(shift, dims=0)
+
+
+def dct_subspace(shape: tuple[int, ...], k: int, *, dtype: torch.dtype = torch.float32) -> Tensor:
+    """The k lowest-frequency orthonormal 2-D DCT-II basis images of images of ``shape``
+    (C, H, W), as (n, k) orthonormal columns, n = C*H*W.
+
+    Basis image (c, u, v) is ``a_u cos(pi (2i+1) u / 2H) a_v cos(pi (2j+1) v / 2W)`` on channel c
+    and zero on the others (a_0 = sqrt(1/H), a_u = sqrt(2/H)); they are ordered by total
+    frequency u + v, then u, then channel, and the first k are kept. A "smooth images"
+    subspace that knows nothing about any data set or image: a control for a learned manifold.
+    """
+    if len(shape) != 3 or not all(isinstance(d, int) and d >= 1 for d in shape):
+        raise ValueError(f"shape must be (C, H, W) of positive ints, got {shape!r}")
+    C, H, W = shape
+    _check_nk(C * H * W, k)
+
+    def dct_matrix(m: int) -> Tensor:  # (m frequencies, m positions), orthonormal rows
+        i = torch.arange(m, dtype=torch.float64)
+        D = torch.cos(math.pi * (2 * i[None, :] + 1) * i[:, None] / (2 * m))
+        D[0] *= math.sqrt(1 / m)
+        D[1:] *= math.sqrt(2 / m)
+        return D
+
+    DH, DW = dct_matrix(H), dct_matrix(W)
+    order = sorted(((u + v, u, c, v) for c in range(C) for u in range(H) for v in range(W)))[:k]
+    cols = []
+    for _, u, c, v in order:
+        img = torch.zeros(C, H, W, dtype=torch.float64)
+        img[c] = DH[u][:, None] * DW[v][None, :]
+        cols.append(img.reshape(-1))
+    return torch.stack(cols, dim=1).to(dtype)
 
 
 def random_vector_ratio(

@@ -47,9 +47,12 @@ RESNET50_V1 = "resnet50-0676ba61.pth"  # torchvision's IMAGENET1K_V1 file, the w
 RESNET50_URL = "https://download.pytorch.org/models/" + RESNET50_V1
 
 
-def mnist_classifier(profile: str = "quick", **overrides: Any) -> MnistMLP:
-    """The MNIST MLP of appendix G.1, trained with SGD on the MNIST training set (eval mode, on device)."""
-    P = params.resolve("shared_models", profile, **overrides)
+def mnist_classifier(profile: str = "quick", seed: int | None = None, **overrides: Any) -> MnistMLP:
+    """The MNIST MLP of appendix G.1, trained with SGD on the MNIST training set (eval mode, on device).
+
+    ``seed`` (default: the profile's ``seed``) fixes the initialisation and the batch order:
+    different seeds give independently trained classifiers, each cached."""
+    P = _resolve(profile, seed, overrides)
     x, y, source = _subset(load_mnist("train"), P["mnist_train_size"], P["seed"])
     cfg = {"data": source, "n": len(y), **{k: P[k] for k in P if k.startswith("mnist_clf_")}, "seed": P["seed"]}
 
@@ -64,9 +67,10 @@ def mnist_classifier(profile: str = "quick", **overrides: Any) -> MnistMLP:
     return _restore(MnistMLP(), cached("zoo_mnist_classifier", cfg, train, code=_CODE), cfg)
 
 
-def mnist_autoencoder(profile: str = "quick", **overrides: Any) -> MnistAutoencoder:
-    """The MNIST autoencoder (k = ``mnist_ae_latent_dim``, 16), trained with Adam on pixel MSE."""
-    P = params.resolve("shared_models", profile, **overrides)
+def mnist_autoencoder(profile: str = "quick", seed: int | None = None, **overrides: Any) -> MnistAutoencoder:
+    """The MNIST autoencoder (k = ``mnist_ae_latent_dim``, 16), trained with Adam on pixel MSE;
+    ``seed`` as in :func:`mnist_classifier`."""
+    P = _resolve(profile, seed, overrides)
     x, _, source = _subset(load_mnist("train"), P["mnist_train_size"], P["seed"])
     cfg = {"data": source, "n": len(x), **{k: P[k] for k in P if k.startswith("mnist_ae_")}, "seed": P["seed"]}
     build = lambda: MnistAutoencoder(latent_dim=P["mnist_ae_latent_dim"])  # noqa: E731
@@ -80,10 +84,10 @@ def cifar_classifier(depth: int = 20) -> nn.Module:
     return model
 
 
-def cifar_autoencoder(profile: str = "quick", **overrides: Any) -> CifarAutoencoder:
+def cifar_autoencoder(profile: str = "quick", seed: int | None = None, **overrides: Any) -> CifarAutoencoder:
     """The CIFAR-10 conv autoencoder (k = ``cifar_ae_latent_dim``, 128), trained with Adam on the
-    airplane and automobile training images."""
-    P = params.resolve("shared_models", profile, **overrides)
+    airplane and automobile training images; ``seed`` as in :func:`mnist_classifier`."""
+    P = _resolve(profile, seed, overrides)
     x, _, source = _subset(load_cifar10("train", classes=CIFAR_AE_CLASSES), P["cifar_train_size"], P["seed"])
     cfg = {"data": source, "n": len(x), **{k: P[k] for k in P if k.startswith("cifar_ae_")}, "seed": P["seed"]}
     build = lambda: CifarAutoencoder(latent_dim=P["cifar_ae_latent_dim"], width=P["cifar_ae_width"])  # noqa: E731
@@ -144,13 +148,14 @@ def imagenet_classifier(weights: str | os.PathLike | None = None) -> nn.Module:
     return model
 
 
-def imagenet_autoencoder(profile: str = "quick", root: str | os.PathLike | None = None, **overrides: Any) -> ImageNetAutoencoder:
+def imagenet_autoencoder(profile: str = "quick", root: str | os.PathLike | None = None, seed: int | None = None,
+                         **overrides: Any) -> ImageNetAutoencoder:
     """The ImageNet conv autoencoder (k = ``imagenet_ae_latent_dim``, 3584), trained with Adam on
     pixel MSE on the goldfish and great-white-shark images of the ``train`` split of ``root``
     (else ``$DMM_IMAGENET``; see :func:`dmmlib.data.imagenet.load_imagenet_pair`), the first
     ``imagenet_train_per_class`` images of each class (0: all). Cached by settings, the
-    images' content hash and the code."""
-    P = params.resolve("shared_models", profile, **overrides)
+    images' content hash and the code; ``seed`` as in :func:`mnist_classifier`."""
+    P = _resolve(profile, seed, overrides)
     per_class = P["imagenet_train_per_class"]
     if per_class < 0:
         raise ValueError(f"imagenet_train_per_class must be >= 0 (0 = all), got {per_class}")
@@ -160,6 +165,16 @@ def imagenet_autoencoder(profile: str = "quick", root: str | os.PathLike | None 
            **{k: P[k] for k in P if k.startswith("imagenet_")}, "seed": P["seed"]}
     build = lambda: ImageNetAutoencoder(latent_dim=P["imagenet_ae_latent_dim"], width=P["imagenet_ae_width"])  # noqa: E731
     return _trained_autoencoder("zoo_imagenet_autoencoder", build, x, cfg, P, "imagenet_ae_", code=_IMAGENET_CODE)
+
+
+def _resolve(profile: str, seed: int | None, overrides: dict) -> Any:
+    """The shared models' knobs under ``profile`` with ``overrides``; ``seed`` (when not None)
+    replaces the ``seed`` knob (validated like any knob: an int in its range)."""
+    if seed is not None:
+        if "seed" in overrides:
+            raise ValueError("give the seed once: as seed= or as an override, not both")
+        overrides = {**overrides, "seed": seed}
+    return params.resolve("shared_models", profile, **overrides)
 
 
 def _read_state_dict(path: Path) -> dict:

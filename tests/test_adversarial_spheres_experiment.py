@@ -14,7 +14,6 @@ from dmmlib.chapters.adversarial_spheres.theory import (
     cap_mean_distance_gaussian,
     cap_measure,
     cap_threshold,
-    clopper_pearson,
     clt_error_rate,
     clt_error_rate_outer,
     incorrect_alphas,
@@ -23,6 +22,7 @@ from dmmlib.chapters.adversarial_spheres.theory import (
     sample_quadratic_tail,
     subspace_errors,
 )
+from dmmlib.stats import clopper_pearson
 from dmmlib.chapters.adversarial_spheres.training import build_net, error_rate, gradient_normal_cosine, quad_losses, train_sphere_net
 
 

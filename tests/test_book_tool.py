@@ -1,9 +1,16 @@
-"""tools/book.py on a throwaway one-chapter book: validation, incremental execution, atomic output."""
+"""tools/book.py on a throwaway one-chapter book: validation, incremental execution, atomic output,
+the parameters a page ran with, the claims ledger, the cost guard and stale temporary folders."""
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
 
 from dmmlib import params
+from dmmlib.claims import Criterion, Estimate, claim, to_json
 from tests.chapter_runner import book, read_glued
 
 CHAPTER = """---
@@ -13,69 +20,252 @@ kernelspec: {display_name: Python 3, language: python, name: python3}
 ---
 # Tiny
 
+Intro.
+
 ```{code-cell} ipython3
 :tags: [parameters]
 profile = "quick"
 n = None
+seeds = None
+digits = None
 ```
 
 ```{code-cell} ipython3
+import time
 from myst_nb import glue
 n_value = {"smoke": 2, "quick": 3, "paper": 4}[profile] if n is None else n
 assert n_value >= 0, "n must be non-negative"
+time.sleep(max(0, n_value - 100))  # n > 100: a slow chapter (for the interruption test)
 glue("square", n_value ** 2, display=False)
+glue("digits", digits, display=False)
 ```
+"""
+TOC = """format: jb-book
+root: intro
+parts:
+  - caption: Part
+    chapters:
+      - file: chapters/tiny
+      - file: reproducibility
 """
 
 
 @pytest.fixture
-def tiny_book(tmp_path, monkeypatch):
+def tiny(tmp_path, monkeypatch):
     root = tmp_path / "book"
     (root / "chapters").mkdir(parents=True)
-    (root / "_toc.yml").write_text("format: jb-book\nroot: intro\nchapters:\n  - file: chapters/tiny\n")
+    # isolated from other people's edits of dmmlib and from the shared data while a test runs
+    monkeypatch.setattr(book, "code_version", lambda modules: "fixed")
+    (tmp_path / "data").mkdir()
+    monkeypatch.setenv("DMM_DATA", str(tmp_path / "data"))
+    (root / "_toc.yml").write_text(TOC)
     (root / "chapters" / "tiny.md").write_text(CHAPTER)
-    monkeypatch.setattr(book, "BOOK", root)
-    monkeypatch.setattr(book, "CHAPTERS", root / "chapters")
-    monkeypatch.setitem(params.PROFILES, "tiny", {p: {"n": v} for p, v in (("smoke", 2), ("quick", 3), ("paper", 4))})
-    return root
+    monkeypatch.setitem(params.PROFILES, "tiny", {
+        "smoke": {"n": 2, "seeds": 1, "digits": [2, 3]}, "quick": {"n": 3, "seeds": 3, "digits": [2, 3]},
+        "paper": {"n": 4, "seeds": 10, "digits": [2, 3]},
+        "ranges": {"n": (-5, 1000), "seeds": (1, 100000), "digits": (0, 9)}})
+    return book.Book(root)
 
 
-def test_executes_glues_and_skips_when_up_to_date(tiny_book):
-    ran = book.execute(["tiny"], "smoke", {"n": 5})
+def test_toc_is_read_as_yaml(tiny):
+    assert tiny.chapter_names() == ["tiny"]
+
+
+def test_executes_glues_and_skips_when_up_to_date(tiny):
+    ran = tiny.execute(["tiny"], "smoke", {"n": 5})
     assert set(ran) == {"tiny"}
-    out = book.executed_path("tiny", "smoke")
-    assert read_glued(out) == {"square": 25}
+    out = tiny.executed_path("tiny", "smoke")
+    assert read_glued(out)["square"] == 25
     stamp = json.loads(out.with_suffix(".stamp.json").read_text())
-    assert stamp["profile"] == "smoke" and stamp["seconds"] > 0
-    assert book.execute(["tiny"], "smoke", {"n": 5}) == {}, "unchanged chapter must not run again"
-    assert set(book.execute(["tiny"], "smoke", {"n": 6})) == {"tiny"}, "new parameters must re-run"
-    (tiny_book / "chapters" / "tiny.md").write_text(CHAPTER + "\nMore prose.\n")
-    assert set(book.execute(["tiny"], "smoke", {"n": 6})) == {"tiny"}, "changed source must re-run"
+    assert stamp["profile"] == "smoke" and stamp["seconds"] > 0 and stamp["overrides"] == {"n": 5}
+    assert tiny.execute(["tiny"], "smoke", {"n": 5}) == {}, "unchanged chapter must not run again"
+    assert set(tiny.execute(["tiny"], "smoke", {"n": 6})) == {"tiny"}, "new parameters must re-run"
+    (tiny.chapters / "tiny.md").write_text(CHAPTER + "\nMore prose.\n")
+    assert set(tiny.execute(["tiny"], "smoke", {"n": 6})) == {"tiny"}, "changed source must re-run"
+
+
+def test_changed_data_reruns(tiny, tmp_path):
+    data = tmp_path / "data"
+    tiny.execute(["tiny"], "smoke", {})
+    assert tiny.execute(["tiny"], "smoke", {}) == {}
+    (data / "labels.bin").write_bytes(b"\x01\x02")
+    assert set(tiny.execute(["tiny"], "smoke", {})) == {"tiny"}, "changed data must re-run"
+
+
+def test_build_keeps_the_parameters_of_the_last_chapter_run(tiny, monkeypatch):
+    """make chapter ... PARAMS=... then make book: the chapter is not re-run with the defaults."""
+    monkeypatch.setattr(book.Book, "stage", lambda self, profile: None)  # no Sphinx here
+    monkeypatch.setattr(book.subprocess, "run", lambda *a, **k: None)
+    tiny.execute(["tiny"], "smoke", {"n": 7})
+    ran = []
+    original = book.Book._run_papermill
+    monkeypatch.setattr(book.Book, "_run_papermill", lambda self, *a: ran.append(a[2]) or original(self, *a))
+    tiny.build("smoke")
+    assert ran == [], "an up-to-date chapter run with PARAMS must be kept by build"
+    assert read_glued(tiny.executed_path("tiny", "smoke"))["square"] == 49
+    (tiny.chapters / "tiny.md").write_text(CHAPTER + "\nMore prose.\n")
+    tiny.build("smoke")
+    assert ran == [{"n": 7}], "a changed chapter re-runs with the parameters of its last run"
+    tiny.build("smoke", defaults=True)
+    assert ran == [{"n": 7}, {}] and read_glued(tiny.executed_path("tiny", "smoke"))["square"] == 4
+
+
+def test_page_says_which_parameters_it_ran_with(tiny):
+    tiny.execute(["tiny"], "smoke", {"n": 5, "digits": [1, 7]})
+    nb = json.loads(book.for_static_site(tiny.executed_path("tiny", "smoke").read_bytes(),
+                                         tiny.record("tiny", "smoke")))
+    md = ["".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown"]
+    assert md[0].startswith("# Tiny"), "the note comes after the title"
+    assert "profile `smoke`" in md[1] and "digits=[1, 7]; n=5" in md[1]
+    table = tiny.chapter_times_table("smoke")
+    assert "| tiny | smoke | digits=[1, 7]; n=5 |" in table
 
 
 @pytest.mark.parametrize("names, profile, overrides, message", [
     (["tiny"], "fast", {}, "unknown profile 'fast'"),
     (["tiny"], "smoke", {"m": 1}, "unknown parameter.*'m'"),
     (["tiny"], "smoke", {"n": "three"}, "'n'.*type int"),
+    (["tiny"], "smoke", {"n": 5000}, r"'n'.*must lie in"),
+    (["tiny"], "smoke", {"seeds": 100}, r"seeds=100 is 33.3x its quick value 3.*FORCE=1"),
     (["nope"], "smoke", {}, "unknown chapter 'nope'"),
 ])
-def test_bad_input_fails_before_any_work(tiny_book, names, profile, overrides, message):
+def test_bad_input_fails_before_any_work(tiny, names, profile, overrides, message):
     with pytest.raises(params.ParameterError, match=message):
-        book.execute(names, profile, overrides)
-    assert not (tiny_book / "_build").exists()
+        tiny.execute(names, profile, overrides)
+    assert not (tiny.root / "_build").exists()
 
 
-def test_failing_chapter_leaves_the_previous_output(tiny_book):
+def test_cost_guard_allows_moderate_values_and_refuses_large_ones(monkeypatch):
+    quick = {"seeds": 3, "tol": 0.001, "n_lambdas": 13, "fig_epochs": [0, 10, 50], "train_size": 0,
+             "n_images": {"mnist": 100, "cifar10": 16}}
+    monkeypatch.setitem(params.PROFILES, "costly", {"smoke": quick, "quick": quick, "paper": {**quick, "seeds": 30}, "ranges": {}})
+    assert book.cost_check("costly", "quick", {"seeds": 12}) == {"seeds": 4.0}
+    assert book.cost_check("costly", "quick", {"tol": 1.0}) == {}, "tol does not scale the cost"
+    assert book.cost_check("costly", "quick", {"train_size": 60000}) == {}, "quick value 0 (all) is not checked"
+    assert book.cost_check("costly", "paper", {}) == {}, "a profile itself is not refused"
+    with pytest.raises(book.CostError, match=r"n_lambdas=100 is 7.69x"):
+        book.cost_check("costly", "quick", {"n_lambdas": 100})
+    with pytest.raises(book.CostError, match=r"fig_epochs=.* is 10x"):
+        book.cost_check("costly", "quick", {"fig_epochs": [0, 500]})
+    with pytest.raises(book.CostError, match=r"n_images=.* is 10x"):
+        book.cost_check("costly", "quick", {"n_images": {"mnist": 1000, "cifar10": 16}})
+
+
+def test_forced_costly_run_executes(tiny):
+    assert set(tiny.execute(["tiny"], "smoke", {"seeds": 100}, force=True)) == {"tiny"}
+
+
+def test_failing_chapter_leaves_the_previous_output(tiny):
     import papermill
 
-    book.execute(["tiny"], "smoke", {})
-    before = book.executed_path("tiny", "smoke").read_bytes()
+    tiny.execute(["tiny"], "smoke", {})
+    before = tiny.executed_path("tiny", "smoke").read_bytes()
     with pytest.raises(papermill.PapermillExecutionError, match="n must be non-negative"):
-        book.execute(["tiny"], "smoke", {"n": -1})
-    assert book.executed_path("tiny", "smoke").read_bytes() == before
-    assert not list(book.executed_path("tiny", "smoke").parent.glob("tmp*")), "no half-written files"
+        tiny.execute(["tiny"], "smoke", {"n": -1})
+    assert tiny.executed_path("tiny", "smoke").read_bytes() == before
+    assert not list(tiny.executed_path("tiny", "smoke").parent.glob("tmp*")), "no half-written files"
 
 
-def test_command_line_reports_bad_parameters(tiny_book, capsys):
-    assert book.main(["execute", "--chapter", "tiny", "--profile", "smoke", "--param", "n=x"]) == 2
+def test_stale_temporary_folders_are_removed(tiny):
+    folder = tiny.executed_path("tiny", "smoke").parent
+    dead = folder / "tmpdead"
+    dead.mkdir(parents=True)
+    proc = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    (dead / book.OWNER).write_text(proc.stdout.strip())  # a process that has exited
+    live = folder / "tmplive"
+    live.mkdir()
+    (live / book.OWNER).write_text(str(os.getpid()))  # a concurrent run still going
+    fresh = folder / "tmpfresh"
+    fresh.mkdir()  # just created, owner not written yet
+    removed = tiny.clean_stale("smoke")
+    assert removed == [dead] and live.exists() and fresh.exists()
+
+
+def test_sigterm_is_handled_like_ctrl_c(tiny, tmp_path):
+    """SIGTERM during a run: exit 130, no temporary folder left, the previous output kept."""
+    tiny.execute(["tiny"], "smoke", {})
+    before = tiny.executed_path("tiny", "smoke").read_bytes()
+    script = (f"import sys; sys.path.insert(0, {str(book.ROOT)!r}); sys.path.insert(0, {str(book.ROOT / 'tools')!r})\n"
+              "from dmmlib import params\n"
+              "params.PROFILES['tiny'] = {'smoke': {'n': 2, 'seeds': 1, 'digits': [2, 3]}, "
+              "'quick': {'n': 3, 'seeds': 3, 'digits': [2, 3]}, 'paper': {'n': 4, 'seeds': 3, 'digits': [2, 3]}, "
+              "'ranges': {'n': (-5, 1000)}}\n"
+              "import book\n"
+              f"sys.exit(book.main(['--root', {str(tiny.root)!r}, 'execute', '--chapter', 'tiny', '--profile', 'smoke', "
+              "'--param', 'n=400']))\n")
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    folder = tiny.executed_path("tiny", "smoke").parent
+    deadline = time.time() + 60
+    while time.time() < deadline and not list(folder.glob("tmp*/*.out.ipynb")) and proc.poll() is None:
+        time.sleep(0.5)
+    time.sleep(3)  # inside the slow cell
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 130, out
+    assert not list(folder.glob("tmp*")), "the temporary folder must be removed"
+    assert tiny.executed_path("tiny", "smoke").read_bytes() == before
+
+
+def test_ledger_follows_the_glued_claims(tiny, tmp_path):
+    def notebook(value):
+        c = claim("tiny.big", "the value is large", source="DMM §1",
+                  ours=Estimate(value, value - 0.1, value + 0.1, 3, "seeds"),
+                  criterion=Criterion(">", 1.0, meaning="larger than one"), scale="smoke")
+        text = to_json([c])
+        nb = {"cells": [{"cell_type": "code", "outputs": [{
+            "output_type": "display_data", "metadata": {"scrapbook": {"name": "claims", "mime_prefix": ""}},
+            "data": {"text/plain": repr(text)}}]}]}
+        path = tmp_path / f"nb{value}.ipynb"
+        path.write_text(json.dumps(nb))
+        return path
+
+    empty = tmp_path / "empty.ipynb"
+    empty.write_text(json.dumps({"cells": [{"cell_type": "markdown", "source": "x"}]}))
+    above = book.ledger([notebook(2.0), empty])
+    assert "the value is large" in above and "**supports**" in above and "1 claims from 1 chapters" in above
+    below = book.ledger([notebook(0.5), empty])
+    assert "**contradicts**" in below and "**supports**" not in below
+    assert "No chapter has recorded claims" in book.ledger([empty])
+
+
+def test_ledger_reads_a_real_executed_chapter(tiny):
+    page = CHAPTER + """
+```{code-cell} ipython3
+from dmmlib.claims import Criterion, Estimate, claim, glue_claims
+glue_claims([claim("tiny.sq", "the square is large", source="test", scale=profile,
+                   ours=Estimate(n_value ** 2, n_value ** 2 - 1, n_value ** 2 + 1, 1),
+                   criterion=Criterion(">", 10.0))])
+```
+"""
+    (tiny.chapters / "tiny.md").write_text(page)
+    tiny.execute(["tiny"], "smoke", {"n": 5})
+    assert "**supports**" in book.ledger([tiny.executed_path("tiny", "smoke")])
+    tiny.execute(["tiny"], "smoke", {"n": 2})
+    assert "**contradicts**" in book.ledger([tiny.executed_path("tiny", "smoke")])
+
+
+def test_params_with_blanks_are_split_safely():
+    assert book.split_params("seeds=5 width=2000") == ["seeds=5", "width=2000"]
+    assert book.split_params("digits=[1, 7] seeds=5") == ["digits=[1, 7]", "seeds=5"]
+    assert book.split_params("digits=[1, 7]; name=a b") == ["digits=[1, 7]", "name=a b"]
+    assert book.split_params("") == []
+
+
+def test_command_line_reports_bad_parameters(tiny, capsys):
+    assert book.main(["execute", "--chapter", "tiny", "--profile", "smoke", "--param", "n=x"], book=tiny) == 2
     assert "'n'" in capsys.readouterr().err
+    assert book.main(["execute", "--chapter", "tiny", "--profile", "smoke", "--params", "seeds=1000"], book=tiny) == 2
+    assert "FORCE=1" in capsys.readouterr().err
+
+
+def test_command_line_params_with_blanks(tiny, capsys):
+    assert book.main(["execute", "--chapter", "tiny", "--profile", "smoke", "--params", "digits=[1, 7]; n=3"],
+                     book=tiny) == 0
+    assert read_glued(tiny.executed_path("tiny", "smoke"))["digits"] == [1, 7]
+    out = capsys.readouterr().out
+    assert "done in" in out and str(tiny.executed_path("tiny", "smoke")) in out
+
+
+def test_smoke_site_goes_to_its_own_folder(tiny):
+    assert tiny.default_output("quick") == tiny.root
+    assert tiny.default_output("smoke") == tiny.root / "_build" / "smoke"

@@ -181,3 +181,23 @@ def test_digit_pair_split():
     assert not torch.equal(digit_pair(2, 3, n_train_per_class=50, seed=1).x_train, p.x_train)
     with pytest.raises(ValueError, match="differ"):
         digit_pair(3, 3)
+
+
+@pytest.mark.parametrize("full", [True, False])
+def test_digit_pair_sources(monkeypatch, full):
+    """Both sources: the full training set (test split = every official test digit of the
+    pair) and the offline subset (test split = a share of them, the rest join training)."""
+    from dmmlib.data import mnist_pairs
+    from dmmlib.data.mnist import load_mnist
+
+    monkeypatch.setattr(mnist_pairs, "FULL_TRAIN_SIZE", 1 if full else 10**9)
+    test = load_mnist("test")
+    n_official = int(((test.y == 2) | (test.y == 3)).sum())
+    p = mnist_pairs.digit_pair(2, 3, test_share=0.3, n_train_per_class=40, seed=0)
+    assert p.full is full and p.x_train.shape == (80, 784)
+    expected_test = n_official if full else pytest.approx(0.3 * n_official, abs=2)
+    assert len(p.x_test) == expected_test
+    assert ("official test digits of the pair" in p.description) is full
+    assert 40 <= p.pool_per_class
+    train_rows = {bytes(r.numpy().tobytes()) for r in p.x_train}
+    assert not any(bytes(r.numpy().tobytes()) in train_rows for r in p.x_test)

@@ -1,29 +1,106 @@
 """Runs the chapter "Boundary tilting" in the smoke profile and checks what it glued."""
+import json
 import math
+import re
+from pathlib import Path
 
-from tests.chapter_runner import run_chapter
+import pytest
+
+from dmmlib import claims as C
+from dmmlib.chapters.boundary_tilting import profiles
+from tests.chapter_runner import ROOT, book, run_chapter
+
+CHAPTER = "boundary_tilting"
+IDS = {f"{CHAPTER}.{n}" for n in ("tilt_grows", "distance_formula", "best_intermediate", "toy_dimension", "mlp_tilt")}
+FIGURES = ("fig_toy", "fig_plane", "fig_sweep", "fig_perturb", "fig_dmm")
 
 
-def test_chapter_boundary_tilting_smoke():
-    v = run_chapter("boundary_tilting", profile="smoke")
+def test_parameters_cell_lists_exactly_the_profile_knobs():
+    text = (ROOT / "book" / "chapters" / f"{CHAPTER}.md").read_text()
+    cell = re.search(r"```\{code-cell\} ipython3\n:tags: \[parameters\]\n(.*?)```", text, re.S).group(1)
+    names = re.findall(r"^(\w+) = None", cell, re.M)
+    assert sorted(names) == sorted(profiles.QUICK) and len(names) == len(set(names))
+    assert re.search(r'^profile = "quick"', cell, re.M)
+
+
+def test_prose_has_no_typed_verdicts():
+    text = (ROOT / "book" / "chapters" / f"{CHAPTER}.md").read_text()
+    prose = re.sub(r"```\{code-cell\}.*?```", "", text, flags=re.S)
+    for word in ("supports", "contradicts", "inconclusive", "hold here"):
+        assert word not in prose, word
+    for name in ("tilt_grows", "distance_formula", "best_intermediate", "toy_dimension", "mlp_tilt"):
+        assert f"{{glue:md}}`verdict_{name}`" in prose, name
+
+
+@pytest.fixture(scope="module")
+def v():
+    return run_chapter(CHAPTER, profile="smoke")
+
+
+def test_claims_glued_and_consistent(v):
+    cl = C.from_json(v["claims"])
+    assert {c.id for c in cl} == IDS
+    for c in cl:
+        name = c.id.split(".")[1]
+        assert c.verdict in C.VERDICTS and v[f"verdict_word_{name}"] == c.verdict
+        assert c.verdict == C.claim(c.id, c.statement, source=c.source, ours=c.ours, criterion=c.criterion,
+                                    scale=c.scale, control=c.control, control_name=c.control_name).verdict
+        assert c.scale.startswith("smoke")
+    by = {c.id.split(".")[1]: c for c in cl}
+    # smoke has one seed: the seed-based claims must not pretend to an interval
+    for name in ("tilt_grows", "distance_formula", "best_intermediate"):
+        assert by[name].ours.n == 1 and by[name].verdict == "inconclusive"
+    assert by["tilt_grows"].ours.value == pytest.approx(v["theta_min_lambda"] - v["theta_max_lambda"], rel=1e-6)
+    assert by["distance_formula"].ours.value == pytest.approx(v["dist_over_half_min_lambda"], rel=1e-6)
+    # the toy problem and the MLP have intervals over points, and their controls fail
+    assert by["toy_dimension"].verdict == "supports" and by["toy_dimension"].control.value > 10
+    assert by["mlp_tilt"].ours.value == pytest.approx(v["mlp_angle_median"], abs=1.0)
+    assert 85 < by["mlp_tilt"].control.value < 95
+
+
+def test_values_in_range(v):
     numbers = {k: x for k, x in v.items() if isinstance(x, (int, float))}
     assert all(math.isfinite(x) for x in numbers.values()), {k: x for k, x in numbers.items() if not math.isfinite(x)}
-    # toy: the tilt, not the dimension, sets the distance
     for dim in (2, 785):
         assert v[f"toy_dist_{dim}_bisect"] > 10 * v[f"toy_dist_{dim}_tilt"]
         assert v[f"toy_err_{dim}_tilt"] <= 1.0
-    assert abs(v["toy_dist_2_tilt"] - v["toy_dist_785_tilt"]) < 0.01
-    # MNIST sweep: nearest centroid at the largest lambda, tilted at the smallest
     assert v["theta_max_lambda"] < 0.1
     assert 20 < v["theta_min_lambda"] < 90
     assert v["theta_min_lambda"] >= v["theta_best"] >= v["theta_max_lambda"]
     assert v["dist_max_lambda"] > v["dist_min_lambda"]
+    assert v["dist_ratio"] == pytest.approx(v["dist_max_lambda"] / v["dist_min_lambda"], rel=1e-6)
     assert v["cent_half_maxdev"] < 1e-6
-    assert 0 <= v["err_test_best"] <= v["err_test_max_lambda"]
+    assert 0 <= v["err_test_best"] <= min(v["err_test_max_lambda"], v["err_test_min_lambda"])
     assert v["err_train_min_lambda"] < 5
-    assert 0 < v["max_rel_gap"] < 0.1
-    # the MLP's gradient is far from random and not the centroid direction
-    assert 0 < v["mlp_angle_median"] < v["rand_angle_median"]
-    assert 80 < v["rand_angle_median"] < 100
-    for fig in ("fig_toy", "fig_plane", "fig_sweep", "fig_perturb", "fig_dmm"):
-        assert "Figure" in v[fig]
+    assert 0 < v["max_rel_gap"] < 0.1 and 0 <= v["n_unconverged"] <= v["n_runs"]
+    assert v["n_train"] == 2 * profiles.SMOKE["n_train_per_class"]
+    assert v["n_test"] > 1000  # every official test digit of the pair (or the held-out share offline)
+    assert 0 < v["mlp_angle_q25"] <= v["mlp_angle_median"] <= v["mlp_angle_q75"] < 90
+    assert v["theta_range_lo"] <= v["theta_best_seed0"] <= v["theta_range_hi"]
+    assert v["overshoot_pct"] == 5 and v["toy_dim_low"] == 2 and v["toy_dim_high"] == 785
+
+
+def test_figures_are_images(v):
+    nb = json.loads(Path(book.executed_path(CHAPTER, "smoke")).read_text())
+    images = set()
+    for cell in nb["cells"]:
+        for out in cell.get("outputs", []):
+            scrap = out.get("metadata", {}).get("scrapbook", {})
+            if "name" in scrap and scrap.get("mime_prefix", "") + "image/png" in out.get("data", {}):
+                images.add(scrap["name"])
+    assert set(FIGURES) <= images, set(FIGURES) - images
+
+
+def test_tables_are_formatted(v):
+    nb = json.loads(Path(book.executed_path(CHAPTER, "smoke")).read_text())
+    html = [("".join(o["data"]["text/html"]) if isinstance(o["data"]["text/html"], list) else o["data"]["text/html"])
+            for cell in nb["cells"] for o in cell.get("outputs", []) if "text/html" in o.get("data", {})
+            and "<table" in str(o["data"]["text/html"])]
+    assert len(html) >= 3  # convergence, the sweep (summary + details), the claims
+    assert all('class="dmm-table"' in h for h in html)  # every table scrolls in its box
+    assert any("<details" in h for h in html)
+    def significant(number):
+        return len(number.replace(".", "").lstrip("0"))
+
+    raw = [n for h in html for n in re.findall(r"\d+\.\d+", h) if significant(n) > 3]
+    assert not raw, raw[:5]  # three significant digits, not raw floats

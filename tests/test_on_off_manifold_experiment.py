@@ -1,6 +1,8 @@
 """Tests of dmmlib.chapters.on_off_manifold.experiment (tables 1 and 2 with controls) and its figures."""
 import math
 
+import numpy as np
+
 import matplotlib
 import pytest
 import torch
@@ -13,6 +15,8 @@ from dmmlib.chapters.on_off_manifold import experiment as oom  # noqa: E402
 from dmmlib.data.paths import MissingDataError  # noqa: E402
 from dmmlib.manifold import principal_angles  # noqa: E402
 from dmmlib.chapters.on_off_manifold import plots as plots  # noqa: E402
+from dmmlib.chapters.on_off_manifold import summary  # noqa: E402
+from dmmlib.evaluate import predict  # noqa: E402
 from dmmlib.subspaces import pca_subspace  # noqa: E402
 
 N_PIX, K = 16, 2
@@ -54,7 +58,8 @@ class MLPAE(nn.Module):
 
 def _cfg(**kw):
     cfg = dict(t1_eps=0.3, t1_step=0.05, t1_steps=40, t2_eps=0.5, t2_step=0.05, t2_steps=40, on_step_factor=2.0,
-               basis_method="jvp", fd_eps=1e-3, controls=["random", "pca", "other"], compare_fd=True,
+               step_factors=[1.0, 2.0], box_free=True, min_norm=True, mn_steps=40, mn_step=0.3,
+               basis_method="jvp", fd_eps=1e-3, controls=["random", "pca", "other", "dct"], compare_fd=True,
                compare_recon=True, batch_size=4)
     cfg.update(kw)
     return cfg
@@ -85,11 +90,22 @@ def test_gradient_in_tangent_space_gives_ratio_one_and_on_manifold_pgd_is_plain_
     assert torch.allclose(rec["t1/R/tangent"][ok], torch.ones(int(ok.sum())), atol=1e-4)
     assert torch.allclose(rec["t1/R/other"][ok], torch.ones(int(ok.sum())), atol=1e-4)  # same span everywhere
     assert torch.allclose(rec["t1/E/tangent"][ok], torch.ones(int(ok.sum())), atol=1e-3)  # linear model, d on M
-    assert torch.allclose(rec["t1/E_at_x/tangent"][ok], torch.ones(int(ok.sum())), atol=1e-3)
+    assert torch.allclose(rec["t1/E_xr/tangent"][ok], torch.ones(int(ok.sum())), atol=1e-3)
+    assert rec["t1/flip_on"][ok].all()  # d lies in M: its projection is d itself
     assert (rec["t1/R/random"][ok] > 1.05).all()
     # the gradient already lies on span(A): projecting it on changes nothing
     assert torch.equal(rec["t2/on/tangent/success"], rec["t2/none/success"])
     assert torch.allclose(rec["t2/on/tangent/dist"], rec["t2/none/dist"], atol=1e-4)
+    # the step-factor sweep: factor 1 is the main on-manifold run here (on_step_factor 1), copied
+    assert torch.equal(rec["t2/onf/1/tangent/dist"], rec["t2/on/tangent/dist"])
+    assert rec["t2/onf/2/tangent/dist"].shape == (len(x),)
+    # box-free on-manifold PGD stays in M exactly (R = 1) and, the box inactive here, equals PGD's
+    okb = rec["t2/boxfree/on/tangent/success"]
+    assert okb.sum() >= 4 and torch.allclose(rec["t2/boxfree/on/tangent/R"][okb], torch.ones(int(okb.sum())), atol=1e-4)
+    # the minimal-norm attack on a linear model: on M it finds the same distance as unconstrained
+    okm = rec["t2/mn/none/success"] & rec["t2/mn/on/tangent/success"]
+    assert okm.sum() >= 4
+    assert torch.allclose(rec["t2/mn/on/tangent/dist"][okm], rec["t2/mn/none/dist"][okm], rtol=0.05)
 
 
 def _mlp_world(B=6):
@@ -107,13 +123,13 @@ def test_records_shapes_ranges_and_seed():
     cfg = _cfg(t1_eps=3.0, t1_step=0.3, t2_eps=3.0, t2_step=0.3)
     rec = oom.experiment(clf, ae, x, y, cfg, pca=pca, seed=3, progress=False)
     B = len(x)
-    for space in ("tangent", "random", "pca", "other", "tangent_fd"):
+    for space in ("tangent", "random", "pca", "other", "dct", "tangent_fd"):
         R = rec[f"t1/R/{space}"]
         assert R.shape == (B,) and torch.all(R >= 1 - 1e-4)
         for mode in ("on", "off"):
             d = rec[f"t2/{mode}/{space}/dist"]
             assert d.shape == (B,) and torch.all(d <= cfg["t2_eps"] + 1e-4)
-    assert rec["t1/d"].shape == x.shape and rec["recon/valid"].dtype == torch.bool
+    assert rec["t1/d"].shape == x.shape and rec["xr_valid"].dtype == torch.bool
     assert torch.all(rec["t1/d_norm"] <= cfg["t1_eps"] + 1e-4)
     assert torch.allclose(rec["ae_error"], (x - ae(x).clamp(0, 1)).flatten(1).norm(dim=1), atol=1e-5)
     again = oom.experiment(clf, ae, x, y, cfg, pca=pca, seed=3, progress=False)
@@ -123,30 +139,79 @@ def test_records_shapes_ranges_and_seed():
     assert not torch.equal(rec["t1/R/random"], other["t1/R/random"])
 
 
-def test_tables_agree_with_records():
+def test_summarize_agrees_with_records():
     clf, ae, x, y, pca = _mlp_world(B=8)
     rec = oom.experiment(clf, ae, x, y, _cfg(t1_eps=3.0, t1_step=0.3, t2_eps=3.0, t2_step=0.3), pca=pca, progress=False)
-    rec["seed"] = torch.zeros(len(x), dtype=torch.long)
-    t1 = oom.table1(rec, "mnist", 64, 4, n_boot=200).set_index("space")
+    rec["unit"] = torch.tensor([0, 0, 0, 0, 1, 1, 1, 1])
+    r = summary.summarize(rec, "mnist", 64, 4, n_boot=200)
     ok = rec["t1/success"]
-    assert t1.loc["tangent", "R mean"] == pytest.approx(float(rec["t1/R/tangent"][ok].double().mean()), rel=1e-6)
-    assert t1.loc["tangent", "sqrt(n/k)"] == pytest.approx(4.0)
-    assert t1.loc["tangent", "R lo"] <= t1.loc["tangent", "R mean"] <= t1.loc["tangent", "R hi"]
-    assert t1.loc["tangent", "paper R"] == 3.68 and math.isnan(t1.loc["random", "paper R"])
-    t2 = oom.table2(rec, "mnist", n_boot=200).set_index("space")
+    assert ok.sum() >= 4
+    R = r["R"]["tangent"]
+    assert R.value == pytest.approx(float(rec["t1/R/tangent"][ok].double().mean()), rel=1e-9)
+    assert R.lo <= R.value <= R.hi and R.n == int(ok.sum()) and "2 models" in R.n_of
+    assert r["sqrt_nk"] == pytest.approx(4.0) and r["expected_R"] > 4.0 and r["units"] == 2
     both = rec["t2/on/tangent/success"] & rec["t2/none/success"]
-    if both.sum() >= 2:
-        ratio = rec["t2/on/tangent/dist"][both].double().mean() / rec["t2/none/dist"][both].double().mean()
-        assert t2.loc["tangent", "on % of none"] == pytest.approx(100 * float(ratio), rel=1e-6)
-    c = oom.compare_spaces(rec, n_boot=200)
-    assert set(c.control) == {"random", "pca", "other", "tangent_fd"} and len(c) == 16
-    assert ((c["wilcoxon p"] >= 0) & (c["wilcoxon p"] <= 1) | c["wilcoxon p"].isna()).all()
-    r = oom.compare_recon(rec, n_boot=200)
-    assert len(r) == 6
-    s1 = oom.summary_table1({"mnist": oom.table1(rec, "mnist", 64, 4, n_boot=200)}, {"imagenet": "no data"})
-    assert "not run: no data" in s1.loc["imagenet", "R(d, M) ours [95 % CI]"]
-    assert isinstance(oom.controls_verdict("mnist", oom.table1(rec, "mnist", 64, 4, n_boot=200),
-                                           oom.table2(rec, "mnist", n_boot=200), c), str)
+    ratio = rec["t2/on/tangent/dist"][both].double().mean() / rec["t2/none/dist"][both].double().mean()
+    assert r["ratio"]["on/tangent"].value == pytest.approx(float(ratio), rel=1e-9)
+    assert set(r["vs"]) == {"random", "pca", "other", "dct", "tangent_fd"}
+    vs = rec["t1/R/tangent"][ok].double().mean() / rec["t1/R/pca"][ok].double().mean()
+    assert r["vs"]["pca"]["R"].value == pytest.approx(float(vs), rel=1e-9)
+    assert len(r["per_unit"]["R/tangent"]) == 2
+    # the off-manifold share of the paper's on-manifold perturbation is sqrt(1 - 1/R^2)
+    okon = rec["t2/on/tangent/success"]
+    share = (1 - 1 / rec["t2/on/tangent/R"][okon].double() ** 2).clamp(min=0).sqrt().mean()
+    assert r["offshare"]["on"].value == pytest.approx(float(share), rel=1e-9, abs=1e-12)
+    assert 0 <= r["offshare"]["boxfree/on"].value < 1e-2  # box-free on-manifold: in M
+    assert set(r["min_norm"]["ratio"]) == {"on/tangent", "off/tangent", "on/random"}
+    assert r["factors"] == (1.0, 2.0) and math.isfinite(r["factor_effect"].value)
+
+
+def test_hierarchical_bootstrap_covers_model_variance():
+    from dmmlib.chapters.on_off_manifold.intervals import hier_bootstrap, mean
+
+    rng = np.random.default_rng(0)
+    units = np.repeat(np.arange(3), 50)
+    offsets = np.array([0.0, 1.0, 2.0])  # the models disagree much more than the images scatter
+    values = offsets[units] + 0.01 * rng.standard_normal(150)
+    h = hier_bootstrap(mean, [values], units, n_boot=500)
+    flat = hier_bootstrap(mean, [values], np.zeros(150), n_boot=500)
+    assert h.units == 3 and h.n == 150 and h.per_unit == pytest.approx((0.0, 1.0, 2.0), abs=0.01)
+    assert (h.hi - h.lo) > 20 * (flat.hi - flat.lo)  # resampling models widens the interval
+    assert h.lo <= 1.0 <= h.hi
+    again = hier_bootstrap(mean, [values], units, n_boot=500)
+    assert again == h  # seeded
+    nan_row = values.copy()
+    nan_row[0] = np.nan
+    assert hier_bootstrap(mean, [nan_row], units, n_boot=500).n == 149
+    with pytest.raises(ValueError, match="one length"):
+        hier_bootstrap(mean, [values[:3]], units)
+
+
+def test_box_free_pgd_leaves_the_box_and_stays_in_the_subspace():
+    torch.manual_seed(0)
+    clf = nn.Sequential(nn.Flatten(), nn.Linear(16, 3)).eval()
+    x = torch.zeros(4, 1, 4, 4)  # on the box's corner: every clamped step would bind
+    with torch.no_grad():
+        y = clf(x).argmax(1)
+    U = torch.linalg.qr(torch.randn(4, 16, 3)).Q
+    boxed = oom.pgd(clf, x, y, norm="l2", eps=20.0, step_size=0.5, steps=200, loss="margin", basis=U, basis_mode="on")
+    free = oom.box_free_pgd(clf, x, y, eps=20.0, step_size=0.5, steps=200, basis=U, basis_mode="on")
+    from dmmlib.manifold import norm_ratio
+
+    assert free.success.all()
+    assert torch.allclose(norm_ratio(free.delta, U), torch.ones(4), atol=1e-4)  # exactly in span(U)
+    assert (free.delta < 0).any()  # it left the box, which the clamped attack cannot
+    assert (x + boxed.delta).min() >= 0
+    with pytest.raises(ValueError, match="scale"):
+        oom.box_free_pgd(clf, x, y, eps=1.0, step_size=0.1, steps=2, basis=U, basis_mode="on", scale=1.0)
+
+
+def test_unit_seeds_and_range():
+    P = params.resolve("on_off_manifold", "quick")
+    assert [oom.unit_seeds("mnist", u, P) for u in range(3)] == [(0, 0), (1, 1), (2, 0)]
+    assert [oom.unit_seeds("cifar10", u, P) for u in range(2)] == [(None, 0), (None, 1)]
+    with pytest.raises(ValueError, match="unit"):
+        oom.unit_seeds("mnist", 3, P)
 
 
 def test_select_correct_disjoint_and_correct():
@@ -157,7 +222,7 @@ def test_select_correct_disjoint_and_correct():
     a = oom.select_correct(model, x, y, 5, seed=0)
     b = oom.select_correct(model, x, y, 5, seed=1)
     assert len(a) == len(b) == 5 and not set(a.tolist()) & set(b.tolist())
-    assert torch.all(oom.predict(model, x[torch.cat([a, b])]) == y[torch.cat([a, b])])
+    assert torch.all(predict(model, x[torch.cat([a, b])]) == y[torch.cat([a, b])])
     with pytest.raises(ValueError, match="correctly classified"):
         oom.select_correct(model, x, y, 20, seed=1)
 
@@ -210,9 +275,9 @@ def test_imagenet_code_path_on_sample_images_with_random_weights():
         def decode(self, c):
             return torch.sigmoid(self.dec(c)).view(-1, 3, 224, 224)
 
-    y = oom.predict(clf, data.x)
+    y = predict(clf, data.x)
     cfg = _cfg(t1_eps=2.0, t1_step=0.8, t1_steps=1, t2_eps=5.0, t2_step=0.01, t2_steps=1, controls=["other"],
-               compare_fd=False, compare_recon=False)
+               compare_fd=False, compare_recon=False, min_norm=False, box_free=False, step_factors=[2.0])
     rec = oom.experiment(clf, TinyAE().eval(), data.x, y, cfg, progress=False)
     assert rec["t1/R/tangent"].shape == (2,) and torch.all(rec["t1/R/tangent"] >= 1 - 1e-4)
     assert rec["t2/on/tangent/d"].shape == (2, 3, 224, 224)
@@ -266,7 +331,8 @@ def test_imagenet_end_to_end_on_a_fake_folder_with_fake_weights(tmp_path, monkey
 
     # the smoke profile, cut to one attack step and the PCA control (ResNet-50 on a CPU is slow)
     P = params.resolve("on_off_manifold", "smoke", imagenet_path=str(root), t1_steps=1, t2_steps=1,
-                       controls=["pca"], compare_fd=False, compare_recon=False)
+                       controls=["pca"], compare_fd=False, compare_recon=False, min_norm=False, box_free=False,
+                       step_factors=[10.0])
     assert oom.imagenet_missing(P["imagenet_path"]) == []
     setup = oom.load_setup("imagenet", P)
     assert torch.equal(setup.x, val.x) and torch.equal(setup.train_x, train.x)  # val: tests; train: PCA
@@ -275,7 +341,7 @@ def test_imagenet_end_to_end_on_a_fake_folder_with_fake_weights(tmp_path, monkey
     assert isinstance(setup.autoencoder, ImageNetAutoencoder) and setup.autoencoder.latent_dim == 8
     assert "train" in setup.autoencoder.zoo_info["data"] and setup.autoencoder.zoo_info["n"] == 8
 
-    rec = oom.run_dataset(setup, P, seed=0, progress=False)
+    rec = oom.run_unit(setup, P, progress=False)
     assert sorted(rec["index"].tolist()) == [0, 1]  # the two goldfish, the only correct images
     assert torch.equal(rec["label"], torch.tensor([1, 1]))
     for space in ("tangent", "pca"):
@@ -284,9 +350,8 @@ def test_imagenet_end_to_end_on_a_fake_folder_with_fake_weights(tmp_path, monkey
         for mode in ("on", "off"):
             assert (rec[f"t2/{mode}/{space}/dist"] <= P["t2_eps"]["imagenet"] + 1e-4).all()
     assert rec["t1/d"].shape == (2, 3, 224, 224) and (rec["t1/d_norm"] <= P["t1_eps"]["imagenet"] + 1e-4).all()
-    t1 = oom.table1(rec, "imagenet", 3 * 224 * 224, 8, n_boot=100).set_index("space")
-    assert t1.loc["tangent", "sqrt(n/k)"] == pytest.approx(math.sqrt(150528 / 8))
-    assert t1.loc["tangent", "paper R"] == 5.5
+    r = summary.summarize(rec, "imagenet", 3 * 224 * 224, 8, n_boot=100)
+    assert r["sqrt_nk"] == pytest.approx(math.sqrt(150528 / 8)) and r["R"]["tangent"].n == 2
 
 
 def test_plots():

@@ -35,8 +35,7 @@ def _flat(t):
     return t.reshape(t.shape[0], -1)
 
 
-@pytest.mark.parametrize("norm", ["l2", "linf"])
-@pytest.mark.parametrize("mode", [None, "on", "off"])
+@pytest.mark.parametrize("norm, mode", [("l2", None), ("l2", "on"), ("l2", "off"), ("linf", None)])
 @pytest.mark.parametrize("random_start", [False, True])
 def test_stays_in_ball_and_box(norm, mode, random_start):
     model = _model()
@@ -139,6 +138,45 @@ def test_on_and_off_manifold_directions():
     torch.testing.assert_close(coeff_on.norm(dim=1), on.norm(dim=1), atol=1e-5, rtol=1e-5)
     assert coeff_off.abs().max() < 1e-5
     assert on.norm(dim=1).min() > 0.1 and off.norm(dim=1).min() > 0.1
+
+
+@pytest.mark.parametrize("mode", ["on", "off"])
+def test_linf_with_a_basis_raises_before_any_work(mode):
+    """sign(U U^T g) is not in span(U): an L-inf attack with a basis is refused, and says why."""
+    calls = []
+
+    def model(z):
+        calls.append(1)
+        return _model()(z)
+
+    x, y = _data()
+    with pytest.raises(ValueError, match="linf.*basis"):
+        pgd(model, x, y, norm="linf", eps=0.05, step_size=0.01, steps=3, basis=_basis(), basis_mode=mode)
+    with pytest.raises(ValueError, match="linf.*basis"):
+        pgd_linf(model, x, y, eps=0.05, step_size=0.01, steps=3, basis=_basis(), basis_mode=mode)
+    assert calls == []
+
+
+def test_why_linf_with_a_basis_is_refused():
+    """The step the refused combination would take, sign(U U^T g), lies mostly off span(U)."""
+    g = torch.randn(B, N, generator=torch.Generator().manual_seed(3))
+    from dmmlib.attacks.pgd import basis_rows, project
+
+    rows = basis_rows(_basis())
+    s = project(g, rows, "on").sign()
+    inside = project(s, rows, "on").norm(dim=1) / s.norm(dim=1)
+    assert inside.max() < 0.9
+
+
+def test_projection_matches_dense_projector():
+    from dmmlib.attacks.pgd import basis_rows, project
+
+    U = _basis(k=7)
+    v = torch.randn(B, N, generator=torch.Generator().manual_seed(4))
+    P = U @ U.transpose(1, 2)
+    on = (P @ v[:, :, None])[:, :, 0]
+    torch.testing.assert_close(project(v, basis_rows(U), "on"), on, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(project(v, basis_rows(U), "off"), v - on, atol=1e-5, rtol=1e-5)
 
 
 def test_single_step_l2_is_normalised_gradient():

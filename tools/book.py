@@ -1,29 +1,48 @@
 """Execute the book's chapters with papermill and build the static site with Jupyter Book.
 
-    python tools/book.py execute [--chapter NAME ...] [--profile quick] [--param k=v ...] [--force]
-    python tools/book.py build   [--profile quick] [--output book]
+    python tools/book.py execute [--chapter NAME ...] [--profile quick] [--param k=v ...]
+                                 [--params "k=v; k2=[1, 2]"] [--force]
+    python tools/book.py build   [--profile quick] [--output DIR] [--defaults] [--force]
     python tools/book.py list
 
 Layout under ``book/_build/<profile>/``:
 
 - ``executed/chapters/<name>.ipynb``: the executed notebook, with ``<name>.stamp.json``
-  beside it (the hash of the chapter's source, its parameters and dmmlib's code, and the
-  run time). A chapter whose stamp matches is not executed again.
+  beside it (the hash of the chapter's source, its profile and parameter overrides,
+  dmmlib's code and the data's identity; the overrides themselves, the run time and the
+  thread count). A chapter whose stamp matches is not executed again.
 - ``site/``: the sources Jupyter Book reads: the book's pages with each chapter replaced
-  by its executed notebook. Files are copied only when their content changed, so Sphinx
-  rebuilds only what changed.
+  by its executed notebook (with a note saying which profile and parameters it ran with),
+  and ``_generated/`` (the claims ledger, the chapter times, the benchmark tables). Files
+  are copied only when their content changed, so Sphinx rebuilds only what changed.
 
-``build`` writes the HTML to ``<output>/_build/html`` (``book/_build/html`` by default).
-Parameters are validated for every chapter before any chapter runs; an executed notebook
-is written atomically, so a failed run leaves the previous one (or none) in place.
+The HTML goes to ``book/_build/html`` for the quick profile and to
+``book/_build/<profile>/_build/html`` for the others (``--output DIR``: ``DIR/_build/html``),
+so a smoke build never overwrites the quick site.
+
+What the site shows (``make chapter`` then ``make book``): the last executed run of each
+chapter. ``build`` executes only the chapters that are missing or whose source, dmmlib code
+or data changed, each with the parameter overrides recorded in its own stamp (those of the
+last ``make chapter ... PARAMS=...``), and every page says which profile and parameters it
+ran with. ``build --defaults`` re-runs every chapter that ran with overrides with the
+profile's own values.
+
+Parameters are validated for every chapter before any chapter runs; a parameter that scales
+the cost (seeds, epochs, steps, sample and image counts, widths) set to more than
+``COST_LIMIT`` times its quick value is refused unless ``--force``. An executed notebook is
+written atomically, so a failed or interrupted run (Ctrl-C or SIGTERM) leaves the previous
+one (or none) in place; temporary folders left by a killed run are removed by the next.
 """
 from __future__ import annotations
 
 import argparse
+import ast
 import hashlib
 import json
 import os
 import re
+import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -32,150 +51,377 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BOOK = ROOT / "book"
-CHAPTERS = BOOK / "chapters"
 PAGES = ("_config.yml", "_toc.yml", "references.bib", "*.md", "_static", "_ext/*.py")
 CELL_TIMEOUT_S = 3600
+COST_LIMIT = 4.0  # a cost-scaling knob may be at most this many times its quick value without --force
+# knobs whose value scales a run's time or memory (matched against the knob's name)
+COST_KNOB = re.compile(
+    r"(^|_)(seeds|epochs|steps|iters?|samples|points|images|boot|width|hidden|grid|checkpoints|eval|lambdas|N)($|_)"
+    r"|^n_|_per_(class|cell)$|_train_size$"
+)
+# the kernel's own log (not the cells' output): drops its "running over TCP without encryption"
+# warning; the kernel only listens on 127.0.0.1 for this one run
+KERNEL_ARGS = ["--IPKernelApp.log_level=ERROR"]
+STALE_TMP_S = 6 * 3600  # an orphaned temporary file or owner-less folder older than this is removed
 
 sys.path.insert(0, str(ROOT))
 from dmmlib import params  # noqa: E402
 from dmmlib.cache import atomic_write_bytes, code_version  # noqa: E402
 
 
-def chapter_names() -> list[str]:
-    """The chapters listed in ``book/_toc.yml``, in book order."""
-    names = []
-    for line in (BOOK / "_toc.yml").read_text().splitlines():
-        entry = line.strip().removeprefix("- ").strip()
-        if entry.startswith("file: chapters/"):
-            names.append(entry.removeprefix("file: chapters/").removesuffix(".md"))
-    return names
+class CostError(params.ParameterError):
+    """A parameter would make the run far more expensive than the quick profile."""
 
 
-def build_dir(profile: str) -> Path:
-    return BOOK / "_build" / profile
+class Book:
+    """One book: ``root`` holds ``_toc.yml``, ``chapters/<name>.md`` and the other pages;
+    builds go to ``build_root`` (default ``root/_build``)."""
 
+    def __init__(self, root: str | os.PathLike = BOOK, build_root: str | os.PathLike | None = None):
+        self.root = Path(root).resolve()
+        self.chapters = self.root / "chapters"
+        self.build_root = Path(build_root).resolve() if build_root else self.root / "_build"
 
-def executed_path(name: str, profile: str) -> Path:
-    return build_dir(profile) / "executed" / "chapters" / f"{name}.ipynb"
+    # --- layout -----------------------------------------------------------------------------
+    def chapter_names(self) -> list[str]:
+        """The chapters (``chapters/<name>`` entries) of ``_toc.yml``, in book order."""
+        import yaml
 
+        toc = yaml.safe_load((self.root / "_toc.yml").read_text()) or {}
+        names: list[str] = []
 
-def stamp_of(name: str, profile: str, overrides: dict) -> str:
-    """Hash of what decides a chapter's output: its source, parameters and dmmlib's code."""
-    blob = json.dumps(
-        {
-            "source": (CHAPTERS / f"{name}.md").read_text(),
-            "profile": profile,
-            "overrides": overrides,
-            "code": code_version(["dmmlib"]),
-        },
-        sort_keys=True,
-        default=str,
-    )
-    return hashlib.sha256(blob.encode()).hexdigest()
+        def walk(node):
+            if isinstance(node, dict):
+                f = node.get("file")
+                if isinstance(f, str) and f.startswith("chapters/"):
+                    names.append(Path(f).with_suffix("").name if f.endswith(".md") else f.removeprefix("chapters/"))
+                for key in ("parts", "chapters", "sections"):
+                    walk(node.get(key))
+            elif isinstance(node, list):
+                for item in node:
+                    walk(item)
 
+        walk(toc)
+        return names
 
-def validate(names: list[str], profile: str, overrides: dict) -> None:
-    """Raise a clear error for an unknown chapter, profile, parameter or wrong type, before any work."""
-    known = chapter_names()
-    for name in names:
-        if name not in known:
-            raise params.ParameterError(f"unknown chapter {name!r}; chapters: {', '.join(known)}")
-        if not (CHAPTERS / f"{name}.md").exists():
-            raise params.ParameterError(f"chapter {name!r} is in _toc.yml but book/chapters/{name}.md is missing")
-        params.resolve(name, profile, **overrides)
+    def build_dir(self, profile: str) -> Path:
+        return self.build_root / profile
 
+    def executed_path(self, name: str, profile: str) -> Path:
+        return self.build_dir(profile) / "executed" / "chapters" / f"{name}.ipynb"
 
-def execute(names: list[str], profile: str, overrides: dict, force: bool = False) -> dict[str, float]:
-    """Execute ``names`` (incrementally); return {name: seconds} for the chapters that ran."""
-    validate(names, profile, overrides)
-    ran = {}
-    for name in names:
-        out = executed_path(name, profile)
-        stamp_file = out.with_suffix(".stamp.json")
-        stamp = stamp_of(name, profile, overrides)
-        if not force and out.exists() and stamp_file.exists():
-            try:
-                if json.loads(stamp_file.read_text())["stamp"] == stamp:
-                    print(f"[book] {name} ({profile}): up to date", flush=True)
-                    continue
-            except (ValueError, KeyError):
-                pass
-        print(f"[book] {name} ({profile}): executing", flush=True)
-        seconds = _run_papermill(name, profile, overrides, out)
-        record = {"stamp": stamp, "seconds": round(seconds, 1), "profile": profile, "overrides": overrides,
-                  "finished": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()), "threads": _threads()}
-        atomic_write_bytes(stamp_file, json.dumps(record, indent=1).encode())
-        print(f"[book] {name} ({profile}): done in {seconds:.1f} s", flush=True)
-        ran[name] = seconds
-    return ran
+    def default_output(self, profile: str) -> Path:
+        """Where ``build`` puts Jupyter Book's output (the HTML in ``<it>/_build/html``)."""
+        return self.root if profile == "quick" else self.build_dir(profile)
 
-
-def _run_papermill(name: str, profile: str, overrides: dict, out: Path) -> float:
-    import jupytext
-    import papermill
-
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=out.parent) as tmp:
-        source = Path(tmp) / f"{name}.ipynb"
-        target = Path(tmp) / f"{name}.out.ipynb"
-        jupytext.write(jupytext.read(CHAPTERS / f"{name}.md"), source)
-        env_before = os.environ.get("TQDM_DISABLE")
-        os.environ["TQDM_DISABLE"] = "1"  # no widget progress bars in the pages; papermill shows progress
-        start = time.perf_counter()
+    def record(self, name: str, profile: str) -> dict | None:
+        """The stamp record of the chapter's last run, or None."""
+        stamp = self.executed_path(name, profile).with_suffix(".stamp.json")
         try:
-            papermill.execute_notebook(
-                str(source), str(target), parameters={"profile": profile, **overrides},
-                kernel_name="python3", cwd=str(CHAPTERS), progress_bar=True,
-                execution_timeout=CELL_TIMEOUT_S, request_save_on_cell_execute=False,
-            )
-        finally:
-            if env_before is None:
-                os.environ.pop("TQDM_DISABLE", None)
-            else:
-                os.environ["TQDM_DISABLE"] = env_before
-        seconds = time.perf_counter() - start
-        os.replace(target, out)
-    return seconds
+            return json.loads(stamp.read_text())
+        except (OSError, ValueError):
+            return None
+
+    # --- execution ----------------------------------------------------------------------------
+    def stamp_of(self, name: str, profile: str, overrides: dict) -> str:
+        """Hash of what decides a chapter's output: its source, parameters, dmmlib's code and the data."""
+        from dmmlib.data.paths import data_identity
+
+        blob = json.dumps(
+            {
+                "source": (self.chapters / f"{name}.md").read_text(),
+                "profile": profile,
+                "overrides": overrides,
+                "code": code_version(["dmmlib"]),
+                "data": data_identity(),
+            },
+            sort_keys=True,
+            default=str,
+        )
+        return hashlib.sha256(blob.encode()).hexdigest()
+
+    def validate(self, names: list[str], profile: str, overrides: dict) -> None:
+        """Raise a clear error for an unknown chapter, profile, parameter, wrong type or range, before any work."""
+        known = self.chapter_names()
+        for name in names:
+            if name not in known:
+                raise params.ParameterError(f"unknown chapter {name!r}; chapters: {', '.join(known)}")
+            if not (self.chapters / f"{name}.md").exists():
+                raise params.ParameterError(f"chapter {name!r} is in _toc.yml but chapters/{name}.md is missing")
+            params.resolve(name, profile, **overrides)
+
+    def execute(self, names: list[str], profile: str, overrides: dict, force: bool = False) -> dict[str, float]:
+        """Execute ``names`` with ``overrides`` (incrementally); return {name: seconds} for the chapters that ran.
+
+        ``force``: execute even when up to date, and accept costly parameters (see :func:`cost_check`)."""
+        return self._execute({name: overrides for name in names}, profile, force=force, check_cost=not force)
+
+    def _execute(self, plan: dict[str, dict], profile: str, force: bool = False, check_cost: bool = True) -> dict[str, float]:
+        for name, overrides in plan.items():
+            self.validate([name], profile, overrides)
+            if check_cost:
+                cost_check(name, profile, overrides)
+        self.clean_stale(profile)
+        ran = {}
+        for name, overrides in plan.items():
+            out = self.executed_path(name, profile)
+            stamp_file = out.with_suffix(".stamp.json")
+            stamp = self.stamp_of(name, profile, overrides)
+            label = f"{name} ({profile}{', ' + describe(overrides) if overrides else ''})"
+            previous = self.record(name, profile)
+            if not force and out.exists() and previous and previous.get("stamp") == stamp:
+                print(f"[book] {label}: up to date: {out}", flush=True)
+                continue
+            print(f"[book] {label}: executing", flush=True)
+            seconds = self._run_papermill(name, profile, overrides, out)
+            record = {"stamp": stamp, "seconds": round(seconds, 1), "profile": profile, "overrides": overrides,
+                      "finished": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()), "threads": _threads()}
+            atomic_write_bytes(stamp_file, json.dumps(record, indent=1, default=str).encode())
+            print(f"[book] {label}: done in {seconds:.1f} s: {out}", flush=True)
+            ran[name] = seconds
+        return ran
+
+    def _run_papermill(self, name: str, profile: str, overrides: dict, out: Path) -> float:
+        import jupytext
+        import papermill
+
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=out.parent) as tmp:
+            (Path(tmp) / OWNER).write_text(str(os.getpid()))
+            source = Path(tmp) / f"{name}.ipynb"
+            target = Path(tmp) / f"{name}.out.ipynb"
+            jupytext.write(jupytext.read(self.chapters / f"{name}.md"), source)
+            env_before = os.environ.get("TQDM_DISABLE")
+            os.environ["TQDM_DISABLE"] = "1"  # no widget progress bars in the pages; papermill shows progress
+            start = time.perf_counter()
+            try:
+                papermill.execute_notebook(
+                    str(source), str(target), parameters={"profile": profile, **overrides},
+                    kernel_name="python3", cwd=str(self.chapters), progress_bar=True,
+                    execution_timeout=CELL_TIMEOUT_S, request_save_on_cell_execute=False,
+                    extra_arguments=KERNEL_ARGS,
+                )
+            finally:
+                if env_before is None:
+                    os.environ.pop("TQDM_DISABLE", None)
+                else:
+                    os.environ["TQDM_DISABLE"] = env_before
+            seconds = time.perf_counter() - start
+            os.replace(target, out)
+        return seconds
+
+    def clean_stale(self, profile: str) -> list[Path]:
+        """Remove temporary folders (``tmp*``) that a killed run left in the executed-chapters
+        folder: those whose owner process is gone (a folder without an owner file, from an older
+        version of this tool, counts as stale after ``STALE_TMP_S``), and orphaned temporary
+        files older than that. Returns them."""
+        folder = self.executed_path("x", profile).parent
+        removed = []
+        if not folder.is_dir():
+            return removed
+        now = time.time()
+        for path in folder.iterdir():
+            try:
+                if path.is_dir() and path.name.startswith("tmp"):
+                    owner = path / OWNER
+                    stale = (not _alive(int(owner.read_text()))) if owner.exists() else now - path.stat().st_mtime > STALE_TMP_S
+                    if stale:
+                        shutil.rmtree(path, ignore_errors=True)
+                        removed.append(path)
+                elif path.is_file() and path.name.startswith(".") and path.name.endswith(".tmp") \
+                        and now - path.stat().st_mtime > STALE_TMP_S:
+                    path.unlink(missing_ok=True)
+                    removed.append(path)
+            except (OSError, ValueError):
+                continue
+        for path in removed:
+            print(f"[book] removed {path.name}, left behind by an interrupted run", flush=True)
+        return removed
+
+    # --- the site -----------------------------------------------------------------------------
+    def stage(self, profile: str) -> Path:
+        """Lay out ``_build/<profile>/site`` for Jupyter Book; return its path."""
+        site = self.build_dir(profile) / "site"
+        wanted: dict[Path, bytes] = {}
+        for pattern in PAGES:
+            for src in self.root.glob(pattern):
+                files = [src] if src.is_file() else [p for p in src.rglob("*") if p.is_file()]
+                for f in files:
+                    wanted[site / f.relative_to(self.root)] = f.read_bytes()
+        notebooks = []
+        for name in self.chapter_names():
+            nb = self.executed_path(name, profile)
+            if not nb.exists():
+                raise FileNotFoundError(f"chapter {name!r} has not been executed for profile {profile!r}: {nb}")
+            notebooks.append(nb)
+            wanted[site / "chapters" / f"{name}.ipynb"] = for_static_site(nb.read_bytes(), self.record(name, profile))
+        wanted[site / "_generated" / "benchmarks.md"] = benchmark_tables().encode()
+        wanted[site / "_generated" / "chapter_times.md"] = self.chapter_times_table(profile).encode()
+        wanted[site / "_generated" / "ledger.md"] = ledger(notebooks).encode()
+        for path in [p for p in site.rglob("*") if p.is_file()] if site.exists() else []:
+            if path not in wanted:
+                path.unlink()
+        for path, data in wanted.items():
+            if not path.exists() or path.read_bytes() != data:
+                atomic_write_bytes(path, data)
+        return site
+
+    def chapter_times_table(self, profile: str) -> str:
+        """A Markdown table of the last execution of each chapter (time, parameters), read from the stamps."""
+        rows = ["| chapter | profile | parameters | seconds | threads | finished |",
+                "| --- | --- | --- | ---: | ---: | --- |"]
+        for name in self.chapter_names():
+            r = self.record(name, profile)
+            if r:
+                over = describe(r.get("overrides") or {}).replace("|", "\\|") or "the profile's"
+                rows.append(f"| {name} | {r['profile']} | {over} | {r['seconds']:.1f} | {r.get('threads', '?')} "
+                            f"| {r['finished']} |")
+        return "\n".join(rows) + "\n"
+
+    def build(self, profile: str, output: Path | None = None, defaults: bool = False) -> Path:
+        """Execute what changed (each chapter with the overrides of its last run, or the profile's
+        values with ``defaults``), stage, and run Jupyter Book (warnings are errors); return the HTML folder."""
+        plan = {}
+        for name in self.chapter_names():
+            r = self.record(name, profile)
+            overrides = {} if defaults or not r else dict(r.get("overrides") or {})
+            if overrides:
+                try:
+                    self.validate([name], profile, overrides)
+                except params.ParameterError as err:
+                    print(f"[book] {name}: the overrides of its last run are no longer valid ({err}); "
+                          "using the profile's values", flush=True)
+                    overrides = {}
+            plan[name] = overrides
+        # recorded overrides were accepted when they ran (make chapter checks their cost)
+        self._execute(plan, profile, check_cost=False)
+        site = self.stage(profile)
+        output = Path(output or self.default_output(profile)).resolve()
+        cmd = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(site), "--path-output", str(output),
+               "-W", "-n", "--keep-going", "--builder", "html"]
+        print("[book] " + " ".join(cmd), flush=True)
+        subprocess.run(cmd, check=True)
+        html = output / "_build" / "html"
+        print(f"[book] built: open {html / 'index.html'}", flush=True)
+        return html
 
 
-def _threads() -> int:
-    import torch
-
-    return torch.get_num_threads()
+OWNER = ".owner-pid"  # inside a run's temporary folder: the pid of the process that made it
 
 
-def stage(profile: str) -> Path:
-    """Lay out ``book/_build/<profile>/site`` for Jupyter Book; return its path."""
-    site = build_dir(profile) / "site"
-    wanted: dict[Path, bytes] = {}
-    for pattern in PAGES:
-        for src in BOOK.glob(pattern):
-            files = [src] if src.is_file() else [p for p in src.rglob("*") if p.is_file()]
-            for f in files:
-                wanted[site / f.relative_to(BOOK)] = f.read_bytes()
-    for name in chapter_names():
-        nb = executed_path(name, profile)
-        if not nb.exists():
-            raise FileNotFoundError(f"chapter {name!r} has not been executed for profile {profile!r}: {nb}")
-        wanted[site / "chapters" / f"{name}.ipynb"] = for_static_site(nb.read_bytes())
-    wanted[site / "_generated" / "benchmarks.md"] = benchmark_tables().encode()
-    wanted[site / "_generated" / "chapter_times.md"] = chapter_times_table(profile).encode()
-    for path in [p for p in site.rglob("*") if p.is_file()] if site.exists() else []:
-        if path not in wanted:
-            path.unlink()
-    for path, data in wanted.items():
-        if not path.exists() or path.read_bytes() != data:
-            atomic_write_bytes(path, data)
-    return site
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def describe(overrides: dict) -> str:
+    """``seeds=5; digits=[1, 7]``: overrides as the command line takes them."""
+    return "; ".join(f"{k}={v!r}" for k, v in sorted(overrides.items()))
+
+
+def split_params(text: str) -> list[str]:
+    """``"seeds=5 width=2000"`` or ``"seeds=5; digits=[1, 7]"`` -> ``["seeds=5", ...]``: split at
+    ``;`` and at blanks that are followed by ``name=``, so values may hold blanks."""
+    parts = []
+    for chunk in text.split(";"):
+        parts += [p.strip() for p in re.split(r"\s+(?=[A-Za-z_]\w*\s*=)", chunk) if p.strip()]
+    return parts
+
+
+def cost_check(name: str, profile: str, overrides: dict, limit: float = COST_LIMIT) -> dict[str, float]:
+    """Refuse (:class:`CostError`) an override of a cost-scaling knob (see ``COST_KNOB``: seeds,
+    epochs, steps, counts of samples, points and images, widths) that is more than ``limit``
+    times the knob's quick value; returns {knob: factor} of the overrides above 1.
+
+    The factor of a list or dict knob is the largest of its elements' factors (a list's largest
+    value against the quick list's largest). Knobs whose quick value is 0 ("all") are not checked."""
+    if not overrides:
+        return {}
+    quick = params.resolve(name, "quick")
+    values = params.resolve(name, profile, **overrides)
+    factors = {}
+    for knob in overrides:
+        if overrides[knob] is None or not COST_KNOB.search(knob):
+            continue
+        f = _factor(values[knob], quick[knob])
+        if f is not None and f > 1:
+            factors[knob] = f
+    too_big = {k: f for k, f in factors.items() if f > limit}
+    if too_big:
+        worst = max(too_big, key=too_big.get)
+        raise CostError(
+            f"chapter {name!r}: {', '.join(f'{k}={values[k]!r} is {f:.3g}x its quick value {quick[k]!r}' for k, f in too_big.items())}; "
+            f"the run would cost about {too_big[worst]:.3g}x as much as the quick one (limit {limit:g}x). "
+            "Add --force (make: FORCE=1) to run it anyway."
+        )
+    return factors
+
+
+def _factor(value, quick) -> float | None:
+    if isinstance(value, bool) or isinstance(quick, bool):
+        return None
+    if isinstance(value, (int, float)) and isinstance(quick, (int, float)):
+        return value / quick if quick > 0 else None
+    if isinstance(value, dict) and isinstance(quick, dict):
+        fs = [_factor(value[k], quick[k]) for k in value if k in quick]
+        fs = [f for f in fs if f is not None]
+        return max(fs) if fs else None
+    if isinstance(value, (list, tuple)) and isinstance(quick, (list, tuple)):
+        nv = [v for v in value if isinstance(v, (int, float)) and not isinstance(v, bool)]
+        nq = [v for v in quick if isinstance(v, (int, float)) and not isinstance(v, bool)]
+        return _factor(max(nv), max(nq)) if nv and nq else None
+    return None
+
+
+def glued_claims(notebook: Path) -> list:
+    """The claims a chapter glued under the name ``claims`` (a JSON string, see
+    :func:`dmmlib.claims.glue_claims`), or [] when it glued none."""
+    from dmmlib.claims import from_json
+
+    nb = json.loads(Path(notebook).read_text())
+    for cell in nb.get("cells", []):
+        for output in cell.get("outputs", []):
+            scrap = output.get("metadata", {}).get("scrapbook", {})
+            if scrap.get("name") == "claims":
+                text = output.get("data", {}).get(scrap.get("mime_prefix", "") + "text/plain", "")
+                text = "".join(text) if isinstance(text, list) else text
+                return from_json(ast.literal_eval(text))
+    return []
+
+
+def ledger(notebooks: list[Path]) -> str:
+    """The book's claims ledger (Markdown) from the executed notebooks, in book order."""
+    from dmmlib.claims import ledger_markdown
+
+    claims = []
+    for nb in notebooks:
+        claims += glued_claims(nb)
+    return ledger_markdown(claims)
 
 
 _EXTERNAL_LINK = re.compile(r"<link\b[^>]*\bhref\s*=\s*[\"']https?://[^>]*>", re.IGNORECASE)
 
 
-def for_static_site(data: bytes) -> bytes:
+def run_note(record: dict) -> str:
+    """The Markdown note a page carries about the run it shows."""
+    over = record.get("overrides") or {}
+    with_ = (f"with `{describe(over)}` (the rest: the profile's values)" if over
+             else "with the profile's values")
+    return (f"```{{admonition}} This run\n:class: note\n"
+            f"Executed with profile `{record.get('profile', '?')}` {with_}, in {record.get('seconds', 0):.0f} s "
+            f"on {record.get('threads', '?')} threads, finished {record.get('finished', '?')}.\n```\n")
+
+
+def for_static_site(data: bytes, record: dict | None = None) -> bytes:
     """An executed notebook made fit for the offline site: saved ipywidget state dropped (widgets
-    are for Jupyter) and stylesheets linked from the internet removed from HTML outputs
-    (matplotlib's ``to_jshtml`` links Font Awesome from a CDN; the theme bundles it)."""
+    are for Jupyter), stylesheets linked from the internet removed from HTML outputs
+    (matplotlib's ``to_jshtml`` links Font Awesome from a CDN; the theme bundles it), and, given
+    the run's stamp ``record``, a note after the title saying which profile and parameters it ran with."""
     nb = json.loads(data)
     nb.get("metadata", {}).pop("widgets", None)
     for cell in nb.get("cells", []):
@@ -184,18 +430,12 @@ def for_static_site(data: bytes) -> bytes:
             if html is not None:
                 text = "".join(html) if isinstance(html, list) else html
                 output["data"]["text/html"] = _EXTERNAL_LINK.sub("", text)
+    if record is not None:
+        cells = nb.get("cells", [])
+        at = next((i + 1 for i, c in enumerate(cells) if c.get("cell_type") == "markdown"
+                   and re.search(r"^# ", "".join(c.get("source", "")), re.MULTILINE)), 0)
+        cells.insert(at, {"cell_type": "markdown", "metadata": {"tags": ["run-note"]}, "source": run_note(record)})
     return (json.dumps(nb, indent=1, ensure_ascii=False) + "\n").encode()
-
-
-def chapter_times_table(profile: str) -> str:
-    """A Markdown table of the last execution time of each chapter, read from the stamps."""
-    rows = ["| chapter | profile | seconds | threads | finished |", "| --- | --- | ---: | ---: | --- |"]
-    for name in chapter_names():
-        stamp = executed_path(name, profile).with_suffix(".stamp.json")
-        if stamp.exists():
-            r = json.loads(stamp.read_text())
-            rows.append(f"| {name} | {r['profile']} | {r['seconds']:.1f} | {r.get('threads', '?')} | {r['finished']} |")
-    return "\n".join(rows) + "\n"
 
 
 def benchmark_tables() -> str:
@@ -206,43 +446,80 @@ def benchmark_tables() -> str:
     return "\n\n".join(t.read_text().strip() for t in tables) + "\n"
 
 
-def build(profile: str, output: Path) -> Path:
-    """Execute what changed, stage, and run Jupyter Book (warnings are errors); return the HTML folder."""
-    execute(chapter_names(), profile, {})
-    site = stage(profile)
-    cmd = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(site), "--path-output", str(output),
-           "-W", "-n", "--keep-going", "--builder", "html"]
-    print("[book] " + " ".join(cmd), flush=True)
-    subprocess.run(cmd, check=True)
-    html = output / "_build" / "html"
-    print(f"[book] built: open {html / 'index.html'}", flush=True)
-    return html
+def _threads() -> int:
+    import torch
+
+    return torch.get_num_threads()
 
 
-def main(argv: list[str] | None = None) -> int:
+# --- the default book (book/ of this repository), as module functions ---------------------------
+DEFAULT = Book(BOOK)
+
+
+def chapter_names() -> list[str]:
+    return DEFAULT.chapter_names()
+
+
+def build_dir(profile: str) -> Path:
+    return DEFAULT.build_dir(profile)
+
+
+def executed_path(name: str, profile: str) -> Path:
+    return DEFAULT.executed_path(name, profile)
+
+
+def execute(names: list[str], profile: str, overrides: dict, force: bool = False) -> dict[str, float]:
+    return DEFAULT.execute(names, profile, overrides, force=force)
+
+
+def stage(profile: str) -> Path:
+    return DEFAULT.stage(profile)
+
+
+def build(profile: str, output: Path | None = None, defaults: bool = False) -> Path:
+    return DEFAULT.build(profile, output, defaults=defaults)
+
+
+def _sigterm(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def main(argv: list[str] | None = None, book: Book | None = None) -> int:
+    book = book or DEFAULT
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--root", type=Path, default=None, help="the book's folder (default: book/)")
     sub = parser.add_subparsers(dest="command", required=True)
     ex = sub.add_parser("execute", help="execute chapters with papermill (incrementally)")
     ex.add_argument("--chapter", action="append", help="chapter name (repeatable); default: all")
     ex.add_argument("--profile", default="quick")
-    ex.add_argument("--param", action="append", default=[], help="name=value, overrides the profile")
-    ex.add_argument("--force", action="store_true", help="execute even when up to date")
+    ex.add_argument("--param", action="append", default=[], help="name=value, overrides the profile (repeatable)")
+    ex.add_argument("--params", default="", help='several, "k=v k2=v2" or "k=v; k2=[1, 2]" (split at ; and before name=)')
+    ex.add_argument("--force", action="store_true", help="execute even when up to date; accept costly parameters")
     bd = sub.add_parser("build", help="execute what changed, then build the HTML")
     bd.add_argument("--profile", default="quick")
-    bd.add_argument("--output", type=Path, default=BOOK, help="the HTML goes to OUTPUT/_build/html")
+    bd.add_argument("--output", type=Path, default=None,
+                    help="the HTML goes to OUTPUT/_build/html (default: book/ for quick, book/_build/<profile> otherwise)")
+    bd.add_argument("--defaults", action="store_true", help="run every chapter with the profile's values, "
+                    "not the parameters of its last run")
     sub.add_parser("list", help="list the chapters")
     args = parser.parse_args(argv)
+    if args.root is not None:
+        book = Book(args.root)
+    signal.signal(signal.SIGTERM, _sigterm)  # like Ctrl-C: temporary folders are removed, the old output stays
     try:
         if args.command == "list":
-            print("\n".join(chapter_names()))
+            print("\n".join(book.chapter_names()))
         elif args.command == "execute":
-            overrides = dict(params.parse_assignment(p) for p in args.param)
-            execute(args.chapter or chapter_names(), args.profile, overrides, force=args.force)
+            overrides = dict(params.parse_assignment(p) for p in [*args.param, *split_params(args.params)])
+            book.execute(args.chapter or book.chapter_names(), args.profile, overrides, force=args.force)
         else:
-            build(args.profile, args.output.resolve())
+            book.build(args.profile, args.output, defaults=args.defaults)
     except params.ParameterError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("[book] interrupted; the previous output is kept", file=sys.stderr, flush=True)
+        return 130
     return 0
 
 

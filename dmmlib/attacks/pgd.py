@@ -4,12 +4,18 @@ One step, per sample (appendix F of the Dimpled Manifold paper):
 
 1. gradient ``g`` of the loss with respect to the input at ``x + delta``;
 2. with a ``basis`` U (orthonormal columns), ``g <- U U^T g`` ("on") or ``g - U U^T g`` ("off");
-3. normalise: ``step_size * g / ||g||_2`` (L2) or ``step_size * sign(g)`` (Linf);
+3. normalise: ``step_size * g / ||g||_2`` (L2) or ``step_size * sign(g)`` (Linf; not with a basis:
+   ``sign(U U^T g)`` leaves span(U), so an L-inf attack with a basis raises ``ValueError``);
 4. ``delta <- delta + step``, projected onto the eps-ball, then ``x + delta`` clamped to [0, 1].
 
 Greedy early stop: a sample whose prediction has changed (untargeted: ``argmax != y``;
 targeted: ``argmax == y``) is frozen at that ``delta`` and leaves the batch, so no further
 forward or backward passes are spent on it. Norms are of [0,1]-scaled pixels.
+
+The projection (:func:`project`) reads the basis in the layout :func:`basis_rows` returns,
+(B, k, n) contiguous, prepared once per attack: two batched products of a (1, n) row with an
+(n, k) and a (k, n) matrix per sample, about 3.5x faster on a CPU than with the (B, n, k)
+layout and its transposed view. :mod:`dmmlib.attacks.minimal_norm` uses the same functions.
 """
 from __future__ import annotations
 
@@ -75,7 +81,10 @@ def pgd(
             or off the basis when one is given.
         basis: (B, n, k) orthonormal columns per sample, n = prod(x.shape[1:]).
         basis_mode: "on" (project each gradient onto span(basis)) or "off" (onto its
-            orthogonal complement); required with ``basis`` and only with it.
+            orthogonal complement); required with ``basis`` and only with it. L2 only:
+            ``norm="linf"`` with a basis raises ValueError (the sign of a projected gradient
+            is not in the subspace, and the steepest L-inf step within it is a linear program
+            per step that this attack does not solve).
         generator: torch.Generator for the random start (reproducibility).
 
     Returns:
@@ -84,24 +93,24 @@ def pgd(
     _validate(model, x, y, norm, eps, step_size, steps, loss, basis, basis_mode)
     x = x.detach()
     y = y.detach().long().to(x.device)
-    basis = None if basis is None else basis.detach().to(x)
+    rows = None if basis is None else basis_rows(basis.detach().to(x))
     with torch.no_grad():
-        delta = _initial_delta(x, norm, eps, random_start, basis, basis_mode, generator)
+        delta = _initial_delta(x, norm, eps, random_start, rows, basis_mode, generator)
     B, shape = x.shape[0], x.shape[1:]
     success = torch.zeros(B, dtype=torch.bool, device=x.device)
     steps_used = torch.full((B,), steps, dtype=torch.long, device=x.device)
     idx = torch.arange(B, device=x.device)
     delta = delta.reshape(B, -1)  # the loop works on flat (b, n) views
-    xa, ya, da, Ua = x.reshape(B, -1), y, delta.clone(), basis
+    xa, ya, da, Ua = x.reshape(B, -1), y, delta.clone(), rows
     for t in range(steps):
         da.requires_grad_(True)
         with torch.enable_grad():
             logits = as_logits(model, (xa + da).view(-1, *shape))
             if t == 0:
-                _check_labels(y, logits)
+                check_labels(y, logits)
             keep = None
             if early_stop:
-                hit = _reached(logits.detach(), ya, targeted)
+                hit = reached(logits.detach(), ya, targeted)
                 if hit.any():
                     # integer indices + index_select: much cheaper than repeated boolean masking
                     hit_rows = hit.nonzero().squeeze(1)
@@ -126,7 +135,7 @@ def pgd(
         if idx.numel() > 0:
             with torch.no_grad():
                 logits = as_logits(model, (xa + da).view(-1, *shape))
-                success[idx] = _reached(logits, ya, targeted)
+                success[idx] = reached(logits, ya, targeted)
                 delta.index_copy_(0, idx, da)
     return AttackResult(delta.detach().view_as(x), success, steps_used)
 
@@ -138,26 +147,44 @@ pgd_linf = partial(pgd, norm="linf")
 # -- one step -----------------------------------------------------------------------------
 
 
-def _step(x, delta, g, norm, eps, step_size, basis, basis_mode):
-    """Flat x, delta, g (b, n) -> the next delta (b, n): inside the eps-ball, x + delta in [0, 1]."""
-    if basis is not None:
-        full = g.norm(dim=1, keepdim=True)
-        g = _project(g, basis, basis_mode)
-        # a projection that leaves only rounding noise (< 1e-6 of the gradient) is no direction: no step
-        g = torch.where(g.norm(dim=1, keepdim=True) > 1e-6 * full, g, torch.zeros_like(g))
-    if norm == "l2":
-        delta = delta + g * (step_size / (g.norm(dim=1, keepdim=True) + _TINY))
+def _step(x, delta, g, norm, eps, step_size, rows, basis_mode):
+    """Flat x, delta, g (b, n) -> the next delta (b, n): inside the eps-ball, x + delta in [0, 1].
+    ``rows``: the basis as :func:`basis_rows` lays it out, (b, k, n), or None."""
+    if rows is not None:
+        g, gnorm = project_direction(g, rows, basis_mode)
     else:
-        delta = delta + step_size * g.sign()
+        gnorm = g.norm(dim=1, keepdim=True)
+    if norm == "l2":
+        delta = delta.add_(g * (step_size / (gnorm + _TINY)))
+    else:
+        delta = delta.add_(g.sign_().mul_(step_size))
     delta = _project_ball(delta, norm, eps)
     return (x + delta).clamp_(0.0, 1.0).sub_(x)
 
 
-def _project(v: Tensor, basis: Tensor, mode: str) -> Tensor:
-    """v (b, n), basis (b, n, k) -> U U^T v ("on") or v - U U^T v ("off"), (b, n)."""
-    # row-vector form (v^T U) U^T: 4-5x faster on CPU than U (U^T v) with column vectors
-    on = torch.bmm(torch.bmm(v.unsqueeze(1), basis), basis.transpose(1, 2)).squeeze(1)
-    return on if mode == "on" else v - on
+def basis_rows(basis: Tensor) -> Tensor:
+    """Orthonormal columns (B, n, k) -> the same basis as rows, (B, k, n) contiguous: the
+    layout :func:`project` reads fastest. Prepare it once per attack, not per step."""
+    return basis.transpose(1, 2).contiguous()
+
+
+def project(v: Tensor, rows: Tensor, mode: str) -> Tensor:
+    """v (b, n), rows (b, k, n) from :func:`basis_rows` -> U U^T v ("on") or v - U U^T v ("off"), (b, n)."""
+    # row-vector form (v^T U) U^T, reading the contiguous (k, n) rows twice: on a CPU
+    # 3.5x faster than bmm with the (n, k) layout and its transposed view
+    on = torch.bmm(torch.bmm(v.unsqueeze(1), rows.transpose(1, 2)), rows).squeeze(1)
+    return on if mode == "on" else v.sub(on)
+
+
+def project_direction(g: Tensor, rows: Tensor, mode: str) -> tuple[Tensor, Tensor]:
+    """A gradient g (b, n) projected on or off span(rows) (see :func:`project`), and the
+    projection's norm (b, 1). A projection that leaves only rounding noise (norm < 1e-6 of
+    ``||g||``) is no direction: it is returned as zeros, with norm 0."""
+    full = g.norm(dim=1, keepdim=True)
+    p = project(g, rows, mode)
+    pn = p.norm(dim=1, keepdim=True)
+    keep = pn > 1e-6 * full
+    return p.mul_(keep), pn.mul_(keep)
 
 
 def _project_ball(delta: Tensor, norm: str, eps: float) -> Tensor:
@@ -168,19 +195,19 @@ def _project_ball(delta: Tensor, norm: str, eps: float) -> Tensor:
     return delta.mul_(factor)
 
 
-def _initial_delta(x, norm, eps, random_start, basis, basis_mode, generator):
+def _initial_delta(x, norm, eps, random_start, rows, basis_mode, generator):
     if not random_start:
         return torch.zeros_like(x)
     b = x.shape[0]
     gen_device = generator.device if generator is not None else x.device
-    if norm == "linf" and basis is None:
+    if norm == "linf" and rows is None:
         d = (torch.rand(x.shape, generator=generator, device=gen_device, dtype=x.dtype) * 2 - 1) * eps
         d = d.to(x.device)
     else:
         d = torch.randn(x.shape, generator=generator, device=gen_device, dtype=x.dtype).to(x.device)
         d = d.reshape(b, -1)
-        if basis is not None:
-            d = _project(d, basis, basis_mode)
+        if rows is not None:
+            d = project(d, rows, basis_mode)
         r = torch.rand(b, 1, generator=generator, device=gen_device, dtype=x.dtype).to(x.device)
         if norm == "l2":
             d = d * (r * eps / (d.norm(dim=1, keepdim=True) + _TINY))
@@ -193,7 +220,7 @@ def _initial_delta(x, norm, eps, random_start, basis, basis_mode, generator):
 # -- logits, objectives, success ------------------------------------------------------------
 
 
-def _margin(logits: Tensor, y: Tensor) -> Tensor:
+def margin(logits: Tensor, y: Tensor) -> Tensor:
     """(b, C), (b,) -> (b,) ``max_{j != y} z_j - z_y``."""
     zy = logits.gather(1, y[:, None])[:, 0]
     others = logits.scatter(1, y[:, None], -math.inf)
@@ -203,13 +230,13 @@ def _margin(logits: Tensor, y: Tensor) -> Tensor:
 def _objective(logits: Tensor, y: Tensor, loss: str, targeted: bool) -> Tensor:
     """The sum over the batch of the per-sample quantity the attack ascends (a scalar)."""
     if loss == "margin":
-        m = _margin(logits, y).sum()
+        m = margin(logits, y).sum()
         return -m if targeted else m
     ce = F.cross_entropy(logits, y, reduction="sum")
     return -ce if targeted else ce
 
 
-def _reached(logits: Tensor, y: Tensor, targeted: bool) -> Tensor:
+def reached(logits: Tensor, y: Tensor, targeted: bool) -> Tensor:
     pred = logits.argmax(dim=1)
     return pred == y if targeted else pred != y
 
@@ -218,6 +245,31 @@ def _reached(logits: Tensor, y: Tensor, targeted: bool) -> Tensor:
 
 
 def _validate(model, x, y, norm, eps, step_size, steps, loss, basis, basis_mode) -> None:
+    validate_inputs(model, x, y)
+    if norm not in NORMS:
+        raise ValueError(f"norm must be one of {NORMS}, got {norm!r}")
+    if loss not in LOSSES:
+        raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
+    for name, v in (("eps", eps), ("step_size", step_size)):
+        if not isinstance(v, (int, float)) or isinstance(v, bool) or not math.isfinite(v) or v <= 0:
+            raise ValueError(f"{name} must be a finite number > 0, got {v!r}")
+    if not isinstance(steps, int) or isinstance(steps, bool) or steps < 1:
+        raise ValueError(f"steps must be an int >= 1, got {steps!r}")
+    if (basis is None) != (basis_mode is None):
+        raise ValueError("basis and basis_mode go together: pass both or neither")
+    if basis is not None:
+        if norm != "l2":
+            raise ValueError(
+                f"norm={norm!r} with a basis is not supported: sign(U U^T g) leaves span(U) (about 60 % of "
+                "the step off it), and the steepest L-inf step within a subspace is a linear program; "
+                "use norm='l2' with a basis"
+            )
+        validate_basis(basis, x, basis_mode)
+
+
+def validate_inputs(model, x: Tensor, y: Tensor) -> None:
+    """One clear error unless ``model`` is callable (and not a batch-norm module in training
+    mode), x (B, ...) is a finite float batch in [0, 1] and y (B,) integer labels."""
     if not callable(model):
         raise TypeError(f"model must be callable, got {type(model).__name__}")
     if isinstance(model, torch.nn.Module):
@@ -236,22 +288,11 @@ def _validate(model, x, y, norm, eps, step_size, steps, loss, basis, basis_mode)
     if not isinstance(y, Tensor) or y.dim() != 1 or y.shape[0] != x.shape[0] or y.is_floating_point():
         raise ValueError(f"y must be an integer tensor of shape ({x.shape[0]},), got "
                          f"{getattr(y, 'dtype', type(y).__name__)} {tuple(getattr(y, 'shape', ()))}")
-    if norm not in NORMS:
-        raise ValueError(f"norm must be one of {NORMS}, got {norm!r}")
-    if loss not in LOSSES:
-        raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
-    for name, v in (("eps", eps), ("step_size", step_size)):
-        if not isinstance(v, (int, float)) or isinstance(v, bool) or not math.isfinite(v) or v <= 0:
-            raise ValueError(f"{name} must be a finite number > 0, got {v!r}")
-    if not isinstance(steps, int) or isinstance(steps, bool) or steps < 1:
-        raise ValueError(f"steps must be an int >= 1, got {steps!r}")
-    if (basis is None) != (basis_mode is None):
-        raise ValueError("basis and basis_mode go together: pass both or neither")
-    if basis is not None:
-        _validate_basis(basis, x, basis_mode)
 
 
-def _validate_basis(basis: Tensor, x: Tensor, basis_mode: str) -> None:
+def validate_basis(basis: Tensor, x: Tensor, basis_mode: str) -> None:
+    """One clear ValueError unless ``basis`` (B, n, k) has orthonormal columns for the
+    images x (B, ...) and ``basis_mode`` is "on" or "off"."""
     if basis_mode not in BASIS_MODES:
         raise ValueError(f"basis_mode must be one of {BASIS_MODES}, got {basis_mode!r}")
     n = x[0].numel()
@@ -269,7 +310,7 @@ def _validate_basis(basis: Tensor, x: Tensor, basis_mode: str) -> None:
         raise ValueError("basis columns must be orthonormal (U^T U = I); orthonormalise with local_tangent_basis/QR")
 
 
-def _check_labels(y: Tensor, logits: Tensor) -> None:
+def check_labels(y: Tensor, logits: Tensor) -> None:
     C = logits.shape[1]
     if y.min() < 0 or y.max() >= C:
         raise ValueError(f"labels must lie in [0, {C - 1}] for a model with {C} logits, got [{y.min().item()}, {y.max().item()}]")

@@ -6,6 +6,10 @@ present (online users); else the PNG tarballs of the shared data folder,
 Decoding 10,000 PNGs takes a while, so each tarball is decoded once into a uint8 tensor kept
 in the dmmlib cache; only the tarballs holding the requested classes are read. The PNG test
 set has lost the original order: images are sorted by (class, file name).
+
+Each tarball is verified against its known SHA-256 on first use (:mod:`dmmlib.data.checksums`);
+a corrupt or truncated one raises :class:`~dmmlib.data.paths.CorruptDataError` naming it.
+Nothing is downloaded.
 """
 from __future__ import annotations
 
@@ -18,7 +22,7 @@ import torch
 
 from dmmlib.cache import cached
 from dmmlib.data.mnist import ImageSet
-from dmmlib.data.paths import MissingDataError, data_dir, require
+from dmmlib.data.paths import CorruptDataError, data_dir, require
 
 CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 _TARBALLS = {  # split -> (file name, class indices it holds)
@@ -30,7 +34,8 @@ _TARBALLS = {  # split -> (file name, class indices it holds)
 }
 _HINT = (
     "Point DMM_DATA at the shared data folder (it holds cifar10/*.tar.gz), or put torchvision's "
-    "CIFAR-10 ('cifar-10-batches-py') under DMM_DATA, e.g. torchvision.datasets.CIFAR10(DMM_DATA, download=True)."
+    "CIFAR-10 folder 'cifar-10-batches-py' in DMM_DATA (with internet, once: "
+    "python -c \"import os, torchvision; torchvision.datasets.CIFAR10(os.environ['DMM_DATA'], download=True)\")."
 )
 
 
@@ -69,18 +74,27 @@ def _decode(path) -> dict:
     from PIL import Image
     from tqdm.auto import tqdm
 
+    import zlib
+
+    from PIL import UnidentifiedImageError
+
     images: dict[tuple[int, str], np.ndarray] = {}
-    with tarfile.open(path, "r:gz") as tar:
-        for member in tqdm(tar, desc=f"decoding {path.name}", leave=False):
-            parts = member.name.split("/")
-            if not member.isfile() or not member.name.endswith(".png") or len(parts) < 3:
-                continue
-            if parts[-2] not in CLASSES:
-                raise MissingDataError(f"{path}: unexpected class folder {parts[-2]!r} in {member.name}")
-            data = tar.extractfile(member).read()
-            images[(CLASSES.index(parts[-2]), parts[-1])] = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+    try:
+        with tarfile.open(path, "r:gz") as tar:
+            for member in tqdm(tar, desc=f"decoding {path.name}", leave=False):
+                parts = member.name.split("/")
+                if not member.isfile() or not member.name.endswith(".png") or len(parts) < 3:
+                    continue
+                if parts[-2] not in CLASSES:
+                    raise CorruptDataError(f"{path}: unexpected class folder {parts[-2]!r} in {member.name}")
+                data = tar.extractfile(member).read()
+                images[(CLASSES.index(parts[-2]), parts[-1])] = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+    except (tarfile.TarError, EOFError, OSError, zlib.error, UnidentifiedImageError) as err:
+        raise CorruptDataError(f"CIFAR-10 tarball {path} is truncated or corrupt ({type(err).__name__}: {err})") from err
     if not images:
-        raise MissingDataError(f"{path} holds no PNG images")
+        raise CorruptDataError(f"{path} holds no PNG images")
+    if any(a.shape != (32, 32, 3) for a in images.values()):
+        raise CorruptDataError(f"{path} holds images that are not 32 x 32 RGB")
     keys = sorted(images)
     x = torch.from_numpy(np.stack([images[k] for k in keys])).permute(0, 3, 1, 2).contiguous()
     y = torch.tensor([k[0] for k in keys], dtype=torch.int64)

@@ -6,6 +6,8 @@ user supplies (ImageFolder layout ``<root>/[<split>/]<wnid>/*.JPEG``; ``root`` a
 ``$DMM_IMAGENET``). :func:`load_imagenet_samples` reads the 20 sample images of the shared data
 folder, ``$DMM_DATA/imagenet-samples/<wnid>_<name>.JPEG``. Images are resized (shorter side
 256, bilinear) and centre-cropped to 224, torchvision's usual evaluation transform.
+The sample images are verified against their known SHA-256 (:mod:`dmmlib.data.checksums`);
+an unreadable image raises :class:`~dmmlib.data.paths.CorruptDataError` naming it.
 """
 from __future__ import annotations
 
@@ -16,8 +18,9 @@ from typing import Iterable
 import numpy as np
 import torch
 
+from dmmlib.data.checksums import verify
 from dmmlib.data.mnist import ImageSet
-from dmmlib.data.paths import MissingDataError, data_dir, require
+from dmmlib.data.paths import CorruptDataError, MissingDataError, data_dir, require
 
 PAIR = {"n01443537": 1, "n01484850": 2}  # goldfish, great white shark (appendix D.3)
 _EXTENSIONS = (".jpeg", ".jpg", ".png")
@@ -60,6 +63,8 @@ def load_imagenet_samples(wnids: Iterable[str] | None = None) -> ImageSet:
         missing = wanted - {p.name.split("_")[0] for p in files}
         if missing:
             raise MissingDataError(f"no sample image for {', '.join(sorted(missing))} in {folder}")
+    for p in files:
+        verify(p)
     labels = torch.tensor([imagenet_index(p.stem.split("_", 1)[1].replace("_", " ")) for p in files])
     return ImageSet(_read(files), labels, f"ImageNet sample images ({len(files)}, {folder})")
 
@@ -81,7 +86,10 @@ def _read(files: list[Path], size: int = 224, resize: int = 256) -> torch.Tensor
 
     out = np.empty((len(files), size, size, 3), dtype=np.uint8)
     for i, path in enumerate(files):
-        img = Image.open(path).convert("RGB")
+        try:
+            img = Image.open(path).convert("RGB")
+        except OSError as err:  # PIL's UnidentifiedImageError and truncated files
+            raise CorruptDataError(f"image file {path} cannot be read ({type(err).__name__}: {err})") from err
         scale = resize / min(img.size)
         img = img.resize((max(size, round(img.width * scale)), max(size, round(img.height * scale))), Image.BILINEAR)
         left, top = (img.width - size) // 2, (img.height - size) // 2

@@ -49,3 +49,29 @@ def predict(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
     """Class labels (B,) int64 in {0, 1}: 1 where the logit is positive."""
     with torch.no_grad():
         return (model(x) > 0).long()
+
+
+OUT_INITS = ("sign", "uniform")
+
+
+def shallow_net(d: int, width: int = 4000, *, seed: int = 0, out_init: str = "sign", out_scale: float = 1.0) -> ShallowNet:
+    """A :class:`ShallowNet` with another reading of appendix C's fixed output layer.
+
+    Appendix C draws the output weights "u.a.r from -1,1": ``out_init`` "sign" reads it as
+    the set {-1, +1} (the default of :class:`ShallowNet`), "uniform" as the interval
+    [-1, 1]. ``out_scale`` multiplies them (``1 / width`` gives the mean-field scaling in
+    which the logit is an average over hidden units instead of a sum). The hidden layer is
+    that of ``ShallowNet(d, width, seed=seed)``; the uniform draw uses its own generator
+    seeded by ``seed``.
+    """
+    if out_init not in OUT_INITS:
+        raise ValueError(f"out_init must be one of {OUT_INITS}, got {out_init!r}")
+    if not out_scale > 0:
+        raise ValueError(f"out_scale must be > 0, got {out_scale!r}")
+    model = ShallowNet(d, width, seed=seed)
+    with torch.no_grad():
+        if out_init == "uniform":
+            g = torch.Generator().manual_seed(int(seed) + 7919)
+            model.out_weight.copy_(torch.rand(width, generator=g) * 2 - 1)
+        model.out_weight.mul_(float(out_scale))
+    return model

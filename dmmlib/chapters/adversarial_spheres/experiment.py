@@ -2,7 +2,8 @@
 
 Each function trains or measures one thing, takes plain numbers (the chapter's knobs) and
 returns numbers, tensors and state dicts; trained models live in :mod:`dmmlib.cache`
-keyed by those numbers and this code. The algorithms are in
+keyed by those numbers and this code (the cache derives the code a result depends on from
+this module's imports). The algorithms are in
 :mod:`dmmlib.chapters.adversarial_spheres.theory`, :mod:`dmmlib.chapters.adversarial_spheres.training` and
 :mod:`dmmlib.attacks.sphere`.
 """
@@ -20,7 +21,8 @@ from dmmlib.cache import cached
 from dmmlib.device import get_device
 from dmmlib.data.spheres import R_PAPER, labels_from_norm, sample_sphere, sample_spheres
 from dmmlib.models.sphere_nets import QuadNet, perfect_quadnet
-from dmmlib.chapters.adversarial_spheres.theory import clopper_pearson, clt_error_rate, clt_error_rate_outer, incorrect_alphas, sample_quadratic_tail
+from dmmlib.stats import clopper_pearson
+from dmmlib.chapters.adversarial_spheres.theory import clt_error_rate, clt_error_rate_outer, incorrect_alphas, sample_quadratic_tail
 from dmmlib.chapters.adversarial_spheres.training import (
     build_net,
     error_rate,
@@ -29,17 +31,6 @@ from dmmlib.chapters.adversarial_spheres.training import (
     quad_losses,
     train_sphere_net,
 )
-
-CODE = (
-    "dmmlib.chapters.adversarial_spheres.experiment",
-    "dmmlib.attacks.deepfool",
-    "dmmlib.chapters.adversarial_spheres.training",
-    "dmmlib.chapters.adversarial_spheres.theory",
-    "dmmlib.models.sphere_nets",
-    "dmmlib.data.spheres",
-    "dmmlib.attacks.sphere",
-)
-
 
 def checkpoint_steps(steps: int, count: int) -> list[int]:
     """``count`` training steps spaced geometrically in ``[steps/count^..., steps]`` (ints, unique)."""
@@ -85,7 +76,7 @@ def trained_net(
         loss = np.asarray(out["loss"], dtype=np.float32)
         return {"state": _cpu_state(net), "records": out["records"], "loss": loss}
 
-    return cached(f"spheres_{kind}", params, compute, code=CODE)
+    return cached(f"spheres_{kind}", params, compute)
 
 
 def _cpu_state(net: nn.Module) -> dict:
@@ -107,7 +98,8 @@ def relu_measurements(
     """Section 3 on one trained net: error rates on each sphere (Clopper-Pearson), the mean
     distance to the nearest error on the inner sphere (manifold attack) and off it (free
     attack, with the error's mean norm), the fraction of points for which the worst-case
-    manifold attack finds an error, and the gradient-normal ``|cos|`` at data points."""
+    manifold attack finds an error, and the gradient-normal ``|cos|`` at data points (with
+    ``cos_random_mean``, the same for random directions: the control)."""
     inner = error_rate(model, d, n_eval, R=R, sphere="inner", seed=seed + 1)
     outer = error_rate(model, d, n_eval, R=R, sphere="outer", seed=seed + 2)
     kw = dict(steps=attack_steps, step_size=step_size, R=R, seed=seed + 3)
@@ -120,8 +112,11 @@ def relu_measurements(
     # the same off-manifold distance by DeepFool + bisection (a second, independent estimate)
     df = boundary_distance(model, on["x"])
     deepfool_dist = float(df.distance[df.converged].mean()) if df.converged.any() else math.nan
-    x, _ = sample_spheres(max(n_points, 200), d, R, generator=torch.Generator().manual_seed(seed + 5))
+    g = torch.Generator().manual_seed(seed + 5)
+    x, _ = sample_spheres(max(n_points, 200), d, R, generator=g)
     cos = gradient_normal_cosine(model, x)
+    # the control: |cos| between a random Gaussian direction and the normal at the same points
+    cos_rand = torch.nn.functional.cosine_similarity(torch.randn(x.shape, generator=g), x, dim=1).abs()
     return {
         "inner": inner, "outer": outer,
         "on_dist": float(on["distance"][on["found"]].mean()) if on["found"].any() else math.nan,
@@ -131,7 +126,7 @@ def relu_measurements(
         "off_norm": float(off["norm_adv"][off["found"]].mean()) if off["found"].any() else math.nan,
         "worst_found_inner": float(worst["found"].float().mean()),
         "worst_found_outer": float(worst_out["found"].float().mean()),
-        "cos_mean": float(cos.mean()), "cos_median": float(cos.median()),
+        "cos_mean": float(cos.mean()), "cos_median": float(cos.median()), "cos_random_mean": float(cos_rand.mean()),
         "off_dist_deepfool": deepfool_dist, "off_deepfool_converged": float(df.converged.float().mean()),
         # worst-case examples, errors first: the adversarial directions of figure 1
         "worst_x_inner": worst["x_adv"][torch.argsort(worst["found"].float(), descending=True, stable=True)[:2]],
@@ -223,7 +218,7 @@ def clt_vs_sampling(*, d: int, hidden: int, R: float, steps: int, lr: float, bat
         return {"step": np.array([r["step"] for r in recs]), "clt": np.array([r["clt"] for r in recs]),
                 "k": np.array([r["k"] for r in recs]), "lo": ci[:, 0], "hi": ci[:, 1], "n": n_samples}
 
-    return cached("spheres_clt_check", params, compute, code=CODE)
+    return cached("spheres_clt_check", params, compute)
 
 
 def perfect_init_run(*, d: int, hidden: int, R: float, steps: int, lr: float, batch_size: int, N: int | None,
@@ -244,4 +239,4 @@ def perfect_init_run(*, d: int, hidden: int, R: float, steps: int, lr: float, ba
         return {k: np.array([r[k] for r in out["records"]], dtype=float)
                 for k in ("step", "avg_loss", "worst_loss", "n_incorrect")}
 
-    return cached("spheres_perfect_init", params, compute, code=CODE)
+    return cached("spheres_perfect_init", params, compute)

@@ -27,7 +27,6 @@ import numpy as np
 import torch
 from scipy import integrate, optimize, special, stats
 
-from dmmlib.stats import clopper_pearson  # noqa: F401  (re-exported for the chapter)
 
 ArrayLike = "np.ndarray | torch.Tensor | list[float]"
 

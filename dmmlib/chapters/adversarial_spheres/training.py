@@ -24,8 +24,9 @@ from tqdm.auto import tqdm
 
 from dmmlib.attacks.sphere import manifold_attack
 from dmmlib.data.spheres import R_PAPER, batches, sample_sphere
+from dmmlib.evaluate import model_device
 from dmmlib.models.sphere_nets import QuadNet, ReluNet
-from dmmlib.chapters.adversarial_spheres.theory import clopper_pearson
+from dmmlib.stats import clopper_pearson
 
 Callback = Callable[[int, nn.Module], dict]
 
@@ -76,7 +77,7 @@ def train_sphere_net(
             out["states"].append((step, copy.deepcopy(model.state_dict())))
         model.train()
 
-    device = _device(model)  # data are drawn on the CPU (seeded), then moved
+    device = model_device(model)  # data are drawn on the CPU (seeded), then moved
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     model.train()
     if 0 in marks:
@@ -120,7 +121,7 @@ def error_rate(
     with tqdm(total=n, disable=not progress, desc=f"error rate ({sphere})") as bar:
         while done < n:
             m = min(chunk, n - done)
-            pred = model(sample_sphere(m, d, radius, generator=g).to(_device(model))) > 0
+            pred = model(sample_sphere(m, d, radius, generator=g).to(model_device(model))) > 0
             errors += int((pred != bool(label)).sum())
             done += m
             bar.update(m)
@@ -147,7 +148,7 @@ def nearest_error_distances(
     radius, label = (1.0, 0) if sphere == "inner" else (R, 1)
     x = sample_sphere(n_points, d, radius, generator=torch.Generator().manual_seed(seed))
     y = torch.full((n_points,), label)
-    dev = _device(model)
+    dev = model_device(model)
     res = manifold_attack(model, x.to(dev), y.to(dev), steps=steps, step_size=step_size, mode=mode,
                           constraint=constraint)
     x_adv = res.x_adv.cpu()
@@ -161,7 +162,7 @@ def gradient_normal_cosine(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
     normal); a random direction gives about ``1/sqrt(d)``. Model in eval mode."""
     if x.ndim != 2:
         raise ValueError(f"x must have shape (n, d), got {tuple(x.shape)}")
-    x = x.detach().to(_device(model)).requires_grad_(True)
+    x = x.detach().to(model_device(model)).requires_grad_(True)
     with torch.enable_grad():
         g = torch.autograd.grad(model(x).sum(), x)[0]
     return (F.cosine_similarity(g, x.detach(), dim=1)).abs().cpu()
@@ -173,7 +174,7 @@ def quad_losses(model: QuadNet, x: torch.Tensor, y: torch.Tensor, R: float = R_P
     on the inner sphere the largest logit is ``max_i c_i + b``, on the outer one the smallest
     is ``R^2 min_i c_i + b`` (``c_i = w s_i^2``, eigen form). Also the number of incorrect
     ``alpha_i`` (NaN when ``b >= 0``)."""
-    dev = _device(model)
+    dev = model_device(model)
     avg = float(F.binary_cross_entropy_with_logits(model(x.to(dev)), y.to(dev)))
     c, b = model.eigen_form()
     worst = max(F.softplus(c.max() + b).item(), F.softplus(-(R**2 * c.min() + b)).item())
@@ -184,8 +185,3 @@ def quad_losses(model: QuadNet, x: torch.Tensor, y: torch.Tensor, R: float = R_P
         n_bad = math.nan
     return {"avg_loss": avg, "worst_loss": worst, "n_incorrect": n_bad}
 
-
-def _device(model: nn.Module) -> torch.device:
-    """Where ``model``'s parameters live (inputs are moved there; results come back to the CPU)."""
-    param = next(iter(model.parameters()), None) if isinstance(model, nn.Module) else None
-    return param.device if param is not None else torch.device("cpu")

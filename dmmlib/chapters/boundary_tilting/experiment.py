@@ -363,7 +363,8 @@ def gradient_centroid_angle(model: torch.nn.Module, x: torch.Tensor, class_a: in
 # ----------------------------------------------------------------------------- one study
 
 
-def analyse_sweep(x_train, y_train, x_test, y_test, sweep: SVMSweep, *, n_plane: int = 500, n_examples: int = 1, seed: int = 0) -> dict:
+def analyse_sweep(x_train, y_train, x_test, y_test, sweep: SVMSweep, *, n_plane: int = 500, n_examples: int = 1,
+                  seed: int = 0, overshoot: float = 0.05) -> dict:
     """Everything the chapter plots for one sweep, as a dict of tensors (L = len(lambdas)):
 
     ``theta`` (L,) deg; ``z_hat`` (d,); ``n_hat`` (L, d); ``origin`` (d,) = centroid midpoint;
@@ -372,8 +373,10 @@ def analyse_sweep(x_train, y_train, x_test, y_test, sweep: SVMSweep, *, n_plane:
     ``err_test`` (L,); ``median_dist_test`` (L,) median |distance| of test points to the
     boundary (= the minimal adversarial L2 norm of a linear classifier); ``centroid_dist``
     (L, 2) distance of c0, c1 to the boundary; ``half_gap_cos`` (L,) = 0.5 ||c1 - c0|| cos
-    theta; ``example`` (E, d) test images; ``perturbation`` and ``mirror`` (L, E, d);
-    ``rel_gap``, ``iterations`` (L,).
+    theta; ``example`` (E, d) test images; ``perturbation`` (L, E, d), the minimal one
+    times 1 + ``overshoot`` (to cross the boundary), and ``mirror`` (L, E, d);
+    ``rel_gap``, ``iterations`` (L,); ``err_test_halves`` (2, L): the test error on two
+    seeded, disjoint halves of the test split (choose lambda on one, judge it on the other).
     """
     gen = torch.Generator().manual_seed(int(seed))
     z_hat = centroid_direction(x_train, y_train)
@@ -384,6 +387,7 @@ def analyse_sweep(x_train, y_train, x_test, y_test, sweep: SVMSweep, *, n_plane:
     pick = torch.randperm(len(x_train), generator=gen)[: min(n_plane, len(x_train))]
     example = x_test[torch.randperm(len(x_test), generator=gen)[:n_examples]].to(torch.float64)
     cent = signed_distance(torch.stack([c0, c1]), sweep.w, sweep.b).abs()
+    halves = torch.randperm(len(x_test), generator=gen).chunk(2)
     return {
         "lambdas": sweep.lambdas,
         "theta": theta,
@@ -397,11 +401,12 @@ def analyse_sweep(x_train, y_train, x_test, y_test, sweep: SVMSweep, *, n_plane:
         "line": boundary_line(sweep.w, sweep.b, z_hat, n_hat, origin),
         "err_train": classification_error(x_train, y_train, sweep.w, sweep.b),
         "err_test": classification_error(x_test, y_test, sweep.w, sweep.b),
+        "err_test_halves": torch.stack([classification_error(x_test[h], y_test[h], sweep.w, sweep.b) for h in halves]),
         "median_dist_test": signed_distance(x_test, sweep.w, sweep.b).abs().median(dim=1).values,
         "centroid_dist": cent,
         "half_gap_cos": centroid_margin(c0, c1, theta),
         "example": example,
-        "perturbation": minimal_perturbation(example, sweep.w, sweep.b, overshoot=0.05),
+        "perturbation": minimal_perturbation(example, sweep.w, sweep.b, overshoot=overshoot),
         "mirror": mirror_image(example, sweep.w, sweep.b),
         "w": sweep.w,
         "b": sweep.b,
@@ -424,7 +429,9 @@ def pair_study(
 ) -> dict:
     """Split ``digits`` with ``seed`` (:func:`dmmlib.data.mnist_pairs.digit_pair`), sweep the SVM
     over ``lambdas`` and return :func:`analyse_sweep`'s dict plus ``description`` (the split)
-    and ``seconds`` (solver wall time); cached on disk by all the arguments."""
+    and ``seconds`` (solver wall time), ``n_train``, ``n_test``, ``full`` (the full 60,000-digit
+    training set was used) and ``pool_per_class``; cached on disk by all the arguments, this
+    code and the data's identity (:mod:`dmmlib.cache` derives both)."""
     import time
 
     from dmmlib.cache import cached
@@ -441,6 +448,7 @@ def pair_study(
         seconds = time.perf_counter() - start
         study = analyse_sweep(pair.x_train, pair.y_train, pair.x_test, pair.y_test, sweep, n_plane=n_plane, seed=seed)
         return {**study, "description": pair.description, "seconds": seconds,
-                "n_train": len(pair.x_train), "n_test": len(pair.x_test)}
+                "n_train": len(pair.x_train), "n_test": len(pair.x_test), "full": bool(pair.full),
+                "pool_per_class": int(pair.pool_per_class)}
 
-    return cached("tilting_pair_study", key, compute, code=("dmmlib.chapters.boundary_tilting.experiment", "dmmlib.data.mnist_pairs", "dmmlib.data.mnist"))
+    return cached("tilting_pair_study", key, compute)

@@ -1,73 +1,122 @@
 """Knobs of the chapter clinging_dimpling and their values under each profile.
 
-The chapter "Clinging and dimpling" (sections 5.1, 6; appendices C, E.1).
+The chapter "Clinging and dimpling" (sections 3, 5.1, 6; appendix C).
 """
 
 # quick: the default, sized for a 2-core CPU
-QUICK = {'seeds': 3,
- 'epochs': 200,
- 'width': 4000,
- 'lr': 0.002,
- 'lr_paper': 0.02,
- 'weight_decay': 0.01,
- 'batch_size': 0,
- 'n_line': 10,
- 'cells': 4,
- 'per_cell': 10,
- 'cluster_std': 0.03,
- 'eval_points': 14,
- 'n_grid': 20,
- 'max_iter': 50,
- 'cling_fraction': 0.9,
- 'fig_epochs': [0, 3, 10, 50, 200],
- 'grid_2d': 150,
- 'surface_grid': 36,
- 'anim_grid': 60,
- 'anim_every': 1,
- 'adv_eps': 0.05}
+QUICK = {
+    "seeds": 5,                 # training seeds of the main runs (line, chessboard, adversarial chessboard)
+    "epochs": 200,              # appendix C
+    "width": 4000,              # appendix C
+    "lr": 0.02,                 # appendix C
+    "lr_paper": 0.02,           # the rate the readings of appendix C are tried at
+    "weight_decay": 0.01,       # appendix C
+    "batch_size": 0,            # 0: full batch (appendix C gives none)
+    "out_init": "uniform",      # output weights: "uniform" on [-1, 1] or "sign" {-1, +1}
+    "centre_inputs": True,      # the network sees 2x - 1 (inputs centred to [-1, 1])
+    "n_line": 10,
+    "cells": 4,
+    "per_cell": 10,
+    "per_cell_test": 25,        # held-out chessboard points per cell
+    "cluster_std": 0.03,
+    "probe_line": 61,           # probe points along the line (data region and beyond)
+    "probe_plane": 17,          # probe points per axis of the plane
+    "beyond": 0.1,              # how far beyond the data region the probe reaches (cube units)
+    "deltas": [0.01, 0.02, 0.05, 0.1],  # distances for "share of the manifold within delta"
+    "measure_every": 4,         # measure every this many epochs ...
+    "dense_until": 30,          # ... and every epoch up to this one
+    "max_iter": 50,             # DeepFool steps
+    "adv_eps": 0.05,            # L2 radius of adversarial training and of the robustness test
+    "attack_steps": 10,         # PGD steps of the robustness test
+    "lr_seeds": 2,              # seeds per reading of appendix C
+    "stress_widths": [500, 2000, 8000],
+    "stress_lrs": {"sgd": [0.005, 0.02], "momentum": [0.001, 0.005], "adam": [0.0003, 0.003]},
+    "stress_seeds": 1,
+    "stress_every": 5,
+    "stress_probe": 9,
+    "fig_epochs": [0, 3, 10, 50, 200],
+    "grid_2d": 150,
+    "surface_grid": 36,
+    "anim_grid": 60,
+    "anim_every": 2,
+}
 
 # smoke: exercises the code in seconds (tests); overrides of QUICK
-SMOKE = {'seeds': 1,
- 'epochs': 20,
- 'width': 500,
- 'per_cell': 4,
- 'eval_points': 5,
- 'n_grid': 8,
- 'max_iter': 20,
- 'fig_epochs': [0, 5, 20],
- 'grid_2d': 60,
- 'surface_grid': 15,
- 'anim_grid': 30,
- 'anim_every': 5}
+SMOKE = {
+    "seeds": 2,
+    "epochs": 20,
+    "width": 300,
+    "per_cell": 4,
+    "per_cell_test": 4,
+    "probe_line": 15,
+    "probe_plane": 7,
+    "measure_every": 5,
+    "dense_until": 5,
+    "max_iter": 20,
+    "attack_steps": 2,
+    "lr_seeds": 1,
+    "stress_widths": [100, 300],
+    "stress_lrs": {"sgd": [0.02], "momentum": [0.005], "adam": [0.003]},
+    "stress_every": 5,
+    "stress_probe": 5,
+    "fig_epochs": [0, 5, 20],
+    "grid_2d": 60,
+    "surface_grid": 15,
+    "anim_grid": 30,
+    "anim_every": 5,
+}
 
 # paper: the paper's settings, for a GPU; overrides of QUICK
-PAPER = {'seeds': 5,
- 'eval_points': 30,
- 'n_grid': 40,
- 'max_iter': 100,
- 'grid_2d': 300,
- 'surface_grid': 60,
- 'anim_grid': 120}
+PAPER = {
+    "seeds": 10,
+    "probe_line": 201,
+    "probe_plane": 41,
+    "measure_every": 1,
+    "dense_until": 200,
+    "max_iter": 100,
+    "lr_seeds": 5,
+    "stress_widths": [500, 4000, 16000],
+    "stress_seeds": 3,
+    "stress_every": 1,
+    "stress_probe": 17,
+    "grid_2d": 300,
+    "surface_grid": 60,
+    "anim_grid": 120,
+    "anim_every": 1,
+}
 
 # the valid range (inclusive) of every number a knob holds (lists and dicts: each element)
-RANGES = {'seeds': (1, 50),
- 'epochs': (1, 2000),
- 'width': (1, 40000),
- 'lr': (2e-06, 0.2),
- 'lr_paper': (2e-05, 2.0),
- 'weight_decay': (1e-05, 1.0),
- 'batch_size': (0, 10),
- 'n_line': (1, 100),
- 'cells': (1, 40),
- 'per_cell': (1, 100),
- 'cluster_std': (2.9999999999999997e-05, 3.0),
- 'eval_points': (1, 300),
- 'n_grid': (1, 400),
- 'max_iter': (1, 1000),
- 'cling_fraction': (0.0009, 90.0),
- 'fig_epochs': (0, 2000),
- 'grid_2d': (1, 3000),
- 'surface_grid': (1, 600),
- 'anim_grid': (1, 1200),
- 'anim_every': (1, 50),
- 'adv_eps': (5e-05, 5.0)}
+RANGES = {
+    "seeds": (1, 50),
+    "epochs": (1, 5000),
+    "width": (1, 100_000),
+    "lr": (1e-6, 10.0),
+    "lr_paper": (1e-6, 10.0),
+    "weight_decay": (0.0, 1.0),
+    "batch_size": (0, 100_000),
+    "n_line": (2, 1000),
+    "cells": (2, 40),
+    "per_cell": (1, 1000),
+    "per_cell_test": (1, 1000),
+    "cluster_std": (0.0, 0.5),
+    "probe_line": (3, 10_000),
+    "probe_plane": (3, 1000),
+    "beyond": (0.0, 0.5),
+    "deltas": (1e-6, 1.0),
+    "measure_every": (1, 5000),
+    "dense_until": (0, 5000),
+    "max_iter": (1, 10_000),
+    "adv_eps": (1e-4, 1.0),
+    "attack_steps": (1, 1000),
+    "lr_seeds": (1, 50),
+    "stress_widths": (1, 100_000),
+    "stress_lrs": (1e-6, 10.0),
+    "stress_seeds": (1, 50),
+    "stress_every": (1, 5000),
+    "stress_probe": (3, 1000),
+    "fig_epochs": (0, 5000),
+    "grid_2d": (2, 3000),
+    "surface_grid": (2, 600),
+    "anim_grid": (2, 1200),
+    "anim_every": (1, 5000),
+}

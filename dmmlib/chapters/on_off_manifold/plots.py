@@ -195,7 +195,7 @@ def explorer(setup, P, *, max_images: int = 200, draw_now: bool = False):
 
     from dmmlib.attacks.pgd import pgd
     from dmmlib.manifold import local_tangent_basis, project_onto
-    from dmmlib.chapters.on_off_manifold.experiment import predict
+    from dmmlib.evaluate import predict
 
     ok = (predict(setup.classifier, setup.x[:max_images]) == setup.y[:max_images]).nonzero()[:, 0]
     ds = setup.dataset

@@ -1,22 +1,27 @@
 """Knobs of the chapter on_off_manifold and their values under each profile.
 
 chapter "Adversarial examples on and off the image manifold" (section 7, appendices B, E-H).
-n_images: correctly classified test images per dataset and seed (seed s draws its own
-disjoint images, random subspaces and image pairing); t1_*: the multi-step L2 PGD of table 1
-(appendix F: margin loss, greedy); t2_*: the unconstrained / on / off PGD of table 2 (the
-on-manifold step is t2_step x on_step_factor); basis_method: "jvp" (exact Jacobian) or
-"fd" (the paper's finite differences, step fd_eps); controls: subspaces of the same k
-compared with the autoencoder's tangent space; pca_size: training images for the PCA
-control; imagenet_path: a folder with the goldfish/great-white-shark classes ("" = none);
-batch_size: images whose tangent bases are held at once (an ImageNet basis, 150528 x 3584
-float32, is 2.2 GB).
+models: model units per dataset (MNIST unit u: classifier seed u, autoencoder seed
+u mod autoencoders; CIFAR-10/ImageNet: the pretrained classifier, autoencoder seed
+u mod autoencoders); n_images: correctly classified test images per dataset and model unit
+(each unit attacks its own block); t1_*: the multi-step L2 PGD of table 1 (appendix F:
+margin loss, greedy); t2_*: the unconstrained / on / off PGD of table 2 (the on-manifold
+step is t2_step x on_step_factor, the paper's 10; step_factors: the on-manifold attack
+repeated at these factors); min_norm: the Fast Minimum-Norm attack (mn_steps passes,
+initial step mn_step) for step-size-free distances; box_free: also run the on/off attacks without the [0, 1] clamp;
+basis_method: "jvp" (exact Jacobian) or "fd" (the paper's finite differences, step fd_eps);
+controls: subspaces of the same k compared with the autoencoder's tangent space; pca_size:
+training images for the PCA control; imagenet_path: a folder with the goldfish/great-white-
+shark classes ("" = none); batch_size: images whose tangent bases are held at once (an
+ImageNet basis, 150528 x 3584 float32, is 2.2 GB).
 """
 
 # quick: the default, sized for a 2-core CPU
 QUICK = {'datasets': ['mnist', 'cifar10', 'imagenet'],
- 'n_images': {'mnist': 100, 'cifar10': 16, 'imagenet': 10},
- 'seeds': 3,
- 'batch_size': {'mnist': 64, 'cifar10': 64, 'imagenet': 1},
+ 'models': {'mnist': 3, 'cifar10': 2, 'imagenet': 1},
+ 'autoencoders': {'mnist': 2, 'cifar10': 2, 'imagenet': 1},
+ 'n_images': {'mnist': 100, 'cifar10': 100, 'imagenet': 10},
+ 'batch_size': {'mnist': 100, 'cifar10': 50, 'imagenet': 1},
  'models_profile': 'quick',
  'cifar_depth': 20,
  't1_eps': {'mnist': 2.0, 'cifar10': 0.5, 'imagenet': 2.0},
@@ -26,11 +31,16 @@ QUICK = {'datasets': ['mnist', 'cifar10', 'imagenet'],
  't2_step': {'mnist': 0.02, 'cifar10': 0.12, 'imagenet': 0.01},
  't2_steps': 200,
  'on_step_factor': 10.0,
+ 'step_factors': [1.0, 3.0, 10.0],
+ 'box_free': True,
+ 'min_norm': True,
+ 'mn_steps': 100,
+ 'mn_step': {'mnist': 1.0, 'cifar10': 0.5, 'imagenet': 0.5},
  'basis_method': 'jvp',
  'fd_eps': 0.001,
- 'controls': ['random', 'pca', 'other'],
+ 'controls': ['random', 'pca', 'other', 'dct'],
  'compare_fd': True,
- 'compare_recon': True,
+ 'compare_recon': False,
  'pca_size': 2000,
  'n_boot': 2000,
  'n_show': 3,
@@ -38,40 +48,50 @@ QUICK = {'datasets': ['mnist', 'cifar10', 'imagenet'],
  'imagenet_path': ''}
 
 # smoke: exercises the code in seconds (tests); overrides of QUICK
-SMOKE = {'n_images': {'mnist': 8, 'cifar10': 3, 'imagenet': 2},
- 'seeds': 1,
+SMOKE = {'models': {'mnist': 2, 'cifar10': 1, 'imagenet': 1},
+ 'autoencoders': {'mnist': 1, 'cifar10': 1, 'imagenet': 1},
+ 'n_images': {'mnist': 8, 'cifar10': 3, 'imagenet': 2},
+ 'batch_size': {'mnist': 64, 'cifar10': 64, 'imagenet': 1},
  'models_profile': 'smoke',
  't1_step': {'mnist': 0.3, 'cifar10': 0.1, 'imagenet': 0.8},
  't1_steps': 10,
  't2_step': {'mnist': 0.2, 'cifar10': 0.12, 'imagenet': 0.01},
  't2_steps': 20,
+ 'mn_steps': 20,
  'pca_size': 500,
- 'n_boot': 500,
+ 'n_boot': 200,
  'n_show': 1}
 
 # paper: the paper's settings, for a GPU; overrides of QUICK
-PAPER = {'n_images': {'mnist': 1000, 'cifar10': 500, 'imagenet': 100},
+PAPER = {'models': {'mnist': 3, 'cifar10': 3, 'imagenet': 1},
+ 'autoencoders': {'mnist': 3, 'cifar10': 3, 'imagenet': 1},
+ 'n_images': {'mnist': 1000, 'cifar10': 500, 'imagenet': 100},
  'batch_size': {'mnist': 100, 'cifar10': 100, 'imagenet': 1},
  'models_profile': 'paper',
  't2_steps': 1000,
+ 'mn_steps': 1000,
  'pca_size': 0,
  'n_boot': 10000,
  'n_show': 4}
 
 # the valid range (inclusive) of every number a knob holds (lists and dicts: each element)
-RANGES = {'n_images': (1, 10000),
- 'seeds': (1, 50),
+RANGES = {'models': (1, 20),
+ 'autoencoders': (1, 20),
+ 'n_images': (1, 10000),
  'batch_size': (1, 1000),
- 'cifar_depth': (1, 200),
- 't1_eps': (0.0005, 200.0),
- 't1_step': (4e-05, 80.0),
- 't1_steps': (1, 500),
- 't2_eps': (0.003, 1000.0),
- 't2_step': (1e-05, 20.0),
+ 'cifar_depth': (20, 56),
+ 't1_eps': (0.001, 100.0),
+ 't1_step': (0.0001, 10.0),
+ 't1_steps': (1, 1000),
+ 't2_eps': (0.001, 100.0),
+ 't2_step': (0.0001, 10.0),
  't2_steps': (1, 10000),
- 'on_step_factor': (0.01, 1000.0),
+ 'on_step_factor': (0.1, 100.0),
+ 'step_factors': (0.1, 100.0),
+ 'mn_steps': (1, 10000),
+ 'mn_step': (0.001, 10.0),
  'fd_eps': (1e-06, 0.1),
- 'pca_size': (0, 20000),
- 'n_boot': (1, 100000),
+ 'pca_size': (0, 60000),
+ 'n_boot': (100, 100000),
  'n_show': (1, 40),
- 'linf_eps': (1.569e-05, 30.0)}
+ 'linf_eps': (1e-05, 1.0)}

@@ -1,0 +1,133 @@
+"""Do the book's verdicts depend on the number of torch threads? Run each chapter with 1 and 2.
+
+    python benchmarks/bench_thread_verdicts.py [--chapter NAME ...] [--profile quick]
+                                               [--threads 1 2] [--out benchmarks/results/thread_verdicts]
+
+For each thread count, one after the other (never side by side: two torch processes on two
+cores slow each other down tenfold), every chapter is executed afresh with
+``OMP_NUM_THREADS`` and ``MKL_NUM_THREADS`` set to it, into its own build folder
+(``book/_build/threads-<n>/<profile>/``) and with its own empty cache (so every model is
+trained again: trained weights differ with the thread count, since floating-point sums are
+taken in another order). The claims each chapter glued (``claims``, see
+:mod:`dmmlib.claims`) are then compared: the table lists every claim's verdict and value
+under each thread count and the claims whose verdict differs. A differing verdict means the
+claim's interval does not cover what varies between machines (see the reproducibility page).
+
+Writes ``<out>.md`` (shown on the reproducibility page when under benchmarks/results) and
+``<out>.json``; exits 1 when a verdict differs or a chapter failed. Takes about twice a
+cold ``make book`` of the profile.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tools"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import book  # noqa: E402
+from common import hardware, write_results  # noqa: E402
+
+
+def run(names: list[str], profile: str, threads: int) -> dict:
+    """Execute ``names`` with ``threads`` threads and a fresh cache; {chapter: {claim id: claim} | error text}."""
+    b = book.Book(book.BOOK, build_root=book.BOOK / "_build" / f"threads-{threads}")
+    saved = {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "DMM_CACHE")}
+    out: dict = {}
+    with tempfile.TemporaryDirectory(prefix=f"dmm-cache-threads-{threads}-") as cache:
+        os.environ.update(OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads), DMM_CACHE=cache)
+        try:
+            for name in names:
+                try:
+                    b.execute([name], profile, {}, force=True)
+                    out[name] = {c.id: c for c in book.glued_claims(b.executed_path(name, profile))}
+                except Exception as err:  # a failed chapter is reported, the others still run
+                    traceback.print_exc()
+                    out[name] = f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+    return out
+
+
+def compare(results: dict[int, dict], names: list[str]) -> tuple[list[dict], list[str], list[str]]:
+    """Rows (one per claim), the ids whose verdict differs, and the chapters that failed."""
+    counts = sorted(results)
+    rows, differ, failed = [], [], []
+    for name in names:
+        per = {t: results[t].get(name) for t in counts}
+        bad = [f"{name} ({t} thread(s)): {v}" for t, v in per.items() if isinstance(v, str)]
+        if bad:
+            failed += bad
+            continue
+        ids = sorted(set().union(*(set(v) for v in per.values())))
+        for cid in ids:
+            row = {"id": cid, "chapter": name}
+            for t in counts:
+                c = per[t].get(cid)
+                row[f"verdict_{t}"] = c.verdict if c else "missing"
+                row[f"ours_{t}"] = c.ours.text() if c else "—"
+            row["same"] = len({row[f"verdict_{t}"] for t in counts}) == 1
+            if not row["same"]:
+                differ.append(cid)
+            rows.append(row)
+    return rows, differ, failed
+
+
+def markdown(rows, differ, failed, counts, profile, names, seconds) -> str:
+    lines = ["### Verdicts with 1 and 2 threads", "",
+             f"Every claim of {len(names)} chapter(s) (profile `{profile}`), each run afresh (models retrained) "
+             f"with {' and with '.join(str(t) for t in counts)} torch thread(s), one run after the other; "
+             f"{seconds / 60:.0f} min in all on {hardware()}; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.", ""]
+    if differ:
+        lines += [f"**{len(differ)} verdict(s) differ**: " + ", ".join(f"`{d}`" for d in differ) + ".", ""]
+    elif rows:
+        lines += [f"All {len(rows)} verdicts are the same under every thread count.", ""]
+    if failed:
+        lines += ["Chapters that failed: " + "; ".join(failed) + ".", ""]
+    if not rows:
+        lines += ["No chapter recorded claims.", ""]
+        return "\n".join(lines)
+    head = ["claim"] + [f"{t} thread(s)" for t in counts] + ["same verdict"]
+    lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in rows:
+        cells = [f"`{r['id']}`"] + [f"{r[f'verdict_{t}']}: {r[f'ours_{t}']}" for t in counts]
+        cells.append("yes" if r["same"] else "**no**")
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--chapter", action="append", help="chapter (repeatable); default: every chapter of _toc.yml")
+    parser.add_argument("--profile", default="quick")
+    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "thread_verdicts")
+    args = parser.parse_args(argv)
+    names = args.chapter or book.chapter_names()
+    book.DEFAULT.validate(names, args.profile, {})
+    start = time.perf_counter()
+    results = {}
+    for t in args.threads:  # sequentially, never side by side
+        print(f"[threads] {t} thread(s): {', '.join(names)} ({args.profile})", flush=True)
+        results[t] = run(names, args.profile, t)
+    seconds = time.perf_counter() - start
+    rows, differ, failed = compare(results, names)
+    text = markdown(rows, differ, failed, args.threads, args.profile, names, seconds)
+    write_results(args.out, {"profile": args.profile, "chapters": names, "threads": args.threads,
+                             "rows": rows, "differ": differ, "failed": failed, "seconds": round(seconds, 1)}, text)
+    print(text, flush=True)
+    print(f"[threads] wrote {args.out.with_suffix('.md')}", flush=True)
+    return 1 if differ or failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,99 @@
+"""Knobs of the chapter distance_during_training and their values under each profile.
+
+The distance from a fixed set of test images to the evolving decision boundary during
+training (DMM section 6, figure 6). Two tasks: MNIST with the MLP of appendix G.1 (SGD,
+lr 0.01, weight decay 1e-4, batch 200; the paper's 40 epochs under ``paper``) and CIFAR-10
+with a convnet (``paper``: torchvision's ResNet-50 on all 50,000 training images, as the
+paper's figure 6; ``quick``: the book's small convnet, dmmlib/models/cifar_convnet.py, of
+``cifar_width`` 16 (about 0.3 M parameters) on a subset). Figure 6 states no
+optimiser, epochs or learning rate for the ResNet-50: SGD with momentum 0.9, lr 0.01,
+weight decay 5e-4, batch 128 and 100 epochs are our choice. Each task is trained twice,
+with the main optimiser and with an alternative (``*_alt_*``: Adam), to see whether the two
+phases belong to training or to one setting. ``*_train_size`` 0 = every training image.
+``checkpoints``: how many log-spaced iterations are measured (iteration 0 included).
+"""
+
+# quick: the default, sized for a 2-core CPU
+QUICK = {
+    "seeds": 3,
+    "checkpoints": 12,
+    "mnist_train_size": 0,
+    "mnist_epochs": 4,
+    "mnist_lr": 0.01,
+    "mnist_momentum": 0.0,
+    "mnist_weight_decay": 0.0001,
+    "mnist_batch_size": 200,
+    "mnist_alt_optimizer": "adam",
+    "mnist_alt_lr": 0.001,
+    "mnist_images": 100,
+    "cifar_arch": "small_cnn",
+    "cifar_width": 16,
+    "cifar_train_size": 4000,
+    "cifar_epochs": 6,
+    "cifar_lr": 0.01,
+    "cifar_momentum": 0.9,
+    "cifar_weight_decay": 0.0005,
+    "cifar_batch_size": 128,
+    "cifar_alt_optimizer": "adam",
+    "cifar_alt_lr": 0.001,
+    "cifar_images": 32,
+    "accuracy_images": 1000,
+    "deepfool_max_iter": 50,
+    "deepfool_candidates": 5,
+}
+
+# smoke: exercises the code in seconds (tests); overrides of QUICK
+SMOKE = {
+    "seeds": 2,
+    "checkpoints": 6,
+    "mnist_train_size": 1000,
+    "mnist_epochs": 2,
+    "mnist_images": 12,
+    "cifar_train_size": 256,
+    "cifar_epochs": 1,
+    "cifar_batch_size": 32,
+    "cifar_images": 6,
+    "accuracy_images": 200,
+    "deepfool_max_iter": 20,
+    "deepfool_candidates": 3,
+}
+
+# paper: the paper's settings, for a GPU; overrides of QUICK
+PAPER = {
+    "seeds": 5,
+    "checkpoints": 30,
+    "mnist_epochs": 40,
+    "mnist_images": 1000,
+    "cifar_arch": "resnet50",
+    "cifar_train_size": 0,
+    "cifar_epochs": 100,
+    "cifar_images": 500,
+    "accuracy_images": 10000,
+    "deepfool_candidates": 10,
+}
+
+# the valid range (inclusive) of every number a knob holds (lists and dicts: each element)
+RANGES = {
+    "seeds": (1, 50),
+    "checkpoints": (3, 200),
+    "mnist_train_size": (0, 60000),
+    "mnist_epochs": (1, 1000),
+    "mnist_lr": (1e-06, 10.0),
+    "mnist_momentum": (0.0, 0.999),
+    "mnist_weight_decay": (0.0, 0.1),
+    "mnist_batch_size": (1, 60000),
+    "mnist_alt_lr": (1e-06, 10.0),
+    "mnist_images": (2, 10000),
+    "cifar_width": (1, 256),
+    "cifar_train_size": (0, 50000),
+    "cifar_epochs": (1, 1000),
+    "cifar_lr": (1e-06, 10.0),
+    "cifar_momentum": (0.0, 0.999),
+    "cifar_weight_decay": (0.0, 0.1),
+    "cifar_batch_size": (1, 50000),
+    "cifar_alt_lr": (1e-06, 10.0),
+    "cifar_images": (2, 10000),
+    "accuracy_images": (10, 10000),
+    "deepfool_max_iter": (1, 1000),
+    "deepfool_candidates": (1, 9),
+}

@@ -1,0 +1,113 @@
+"""Knobs of the chapter leaving_the_manifold and their values under each profile.
+
+the chapter "Do adversarial examples leave the manifold?" (Stutz's article; DMM section 2).
+FONTS: our FONTS-like data (dmmlib/data/fonts.py: 21 offline fonts x letters A-J x a
+5-parameter affine warp). MNIST: the manifold approximated by the affine hull of the
+``knn`` nearest training digits. eps is the L-inf radius of PGD (the article's 0.3).
+"""
+
+# quick: the default, sized for a 2-core CPU
+QUICK = {
+    "seeds": 3,                 # training seeds of the FONTS classifiers (and data draws)
+    "n_fonts": 21,              # fonts used (of dmmlib.data.fonts.FONT_FILES)
+    "n_train": 2000,            # FONTS training images per seed (few: generalisation matters)
+    "n_test": 1000,             # FONTS test images (one fixed draw)
+    "epochs": 15,
+    "lr": 0.001,                # Adam
+    "batch_size": 100,
+    "adv_steps": 5,             # on-manifold adversarial training: signed steps in z per batch
+    "z_step": 0.2,              # step of the z-search, as a share of each parameter's range
+    "eval_steps": 20,           # on-manifold attack for evaluation: steps ...
+    "eval_restarts": 4,         # ... and restarts (the first from the image's own code)
+    "n_attack": 150,            # FONTS test images attacked and projected per seed
+    "eps": 0.3,                 # L-inf PGD radius (the article's)
+    "pgd_steps": 100,
+    "pgd_step_size": 0.01,
+    "proj_top_k": 4,            # projection: manifold pieces (font, letter) refined per image
+    "proj_restarts": 2,         # projection: starts per piece (the best grid point, then random)
+    "proj_steps": 150,          # projection: Adam steps in z
+    "proj_lr": 0.03,            # projection: Adam step in units of each parameter's range
+    "mnist_seeds": 2,           # MNIST classifiers (seeds)
+    "mnist_train_size": 0,      # 0: every training digit available
+    "mnist_epochs": 2,
+    "knn": 50,                  # neighbours spanning the approximate manifold (the article's 50)
+    "n_mnist": 200,             # MNIST test digits attacked per seed
+    "on_eps": 3.0,              # MNIST on-manifold attack: L2 radius inside the kNN subspace
+    "on_steps": 100,
+    "on_step_size": 0.1,
+}
+
+# smoke: exercises the code in seconds (tests); overrides of QUICK
+SMOKE = {
+    "seeds": 2,
+    "n_fonts": 4,
+    "n_train": 300,
+    "n_test": 120,
+    "epochs": 2,
+    "adv_steps": 2,
+    "eval_steps": 5,
+    "eval_restarts": 2,
+    "n_attack": 24,
+    "pgd_steps": 40,
+    "pgd_step_size": 0.02,
+    "proj_top_k": 2,
+    "proj_restarts": 1,
+    "proj_steps": 40,
+    "mnist_seeds": 1,
+    "mnist_train_size": 2000,
+    "mnist_epochs": 1,
+    "n_mnist": 24,
+    "on_steps": 40,
+}
+
+# paper: closer to Stutz et al. (2019), for a GPU; overrides of QUICK
+PAPER = {
+    "seeds": 5,
+    "n_train": 10000,
+    "n_test": 5000,
+    "epochs": 30,
+    "adv_steps": 10,
+    "eval_steps": 50,
+    "eval_restarts": 8,
+    "n_attack": 1000,
+    "pgd_steps": 200,
+    "pgd_step_size": 0.005,
+    "proj_top_k": 8,
+    "proj_restarts": 4,
+    "proj_steps": 300,
+    "mnist_seeds": 5,
+    "mnist_epochs": 20,
+    "n_mnist": 1000,
+    "on_steps": 200,
+}
+
+# the valid range (inclusive) of every number a knob holds
+RANGES = {
+    "seeds": (1, 50),
+    "n_fonts": (1, 21),
+    "n_train": (10, 1_000_000),
+    "n_test": (10, 100_000),
+    "epochs": (1, 1000),
+    "lr": (1e-6, 1.0),
+    "batch_size": (1, 10_000),
+    "adv_steps": (1, 1000),
+    "z_step": (1e-4, 1.0),
+    "eval_steps": (1, 10_000),
+    "eval_restarts": (1, 100),
+    "n_attack": (4, 100_000),
+    "eps": (1e-4, 1.0),
+    "pgd_steps": (1, 10_000),
+    "pgd_step_size": (1e-5, 1.0),
+    "proj_top_k": (1, 210),
+    "proj_restarts": (1, 100),
+    "proj_steps": (1, 100_000),
+    "proj_lr": (1e-5, 1.0),
+    "mnist_seeds": (1, 50),
+    "mnist_train_size": (0, 60_000),
+    "mnist_epochs": (1, 1000),
+    "knn": (2, 784),
+    "n_mnist": (4, 10_000),
+    "on_eps": (1e-3, 28.0),
+    "on_steps": (1, 10_000),
+    "on_step_size": (1e-5, 28.0),
+}

@@ -1,0 +1,99 @@
+"""Knobs of the chapter relabelling and their values under each profile.
+
+The chapter "Training on adversarial examples with the wrong labels" (DMM section 5.2,
+figure 4; Ilyas et al. 2019). Distances and eps are L2 norms: cube units for the
+synthetic manifolds, [0,1]-scaled pixels for MNIST and CIFAR-10.
+"""
+
+# quick: the default, sized for a 2-core CPU
+QUICK = {
+    "seeds": 3,
+    # synthetic manifolds of the first chapter (appendix C network)
+    "synth_width": 4000,
+    "synth_epochs": 200,
+    "synth_lr": 0.002,
+    "synth_weight_decay": 0.01,
+    "n_line": 10,
+    "per_cell": 10,
+    "synth_eps": 0.1,
+    "synth_eps_sweep": [0.01, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3],
+    "synth_grid": 150,
+    # MNIST: the appendix G.1 MLP as N1 and N2
+    "mnist_train_size": 10000,
+    "mnist_epochs": 10,
+    "mnist_lr": 0.01,
+    "mnist_eps": 2.0,
+    "mnist_eps_sweep": [0.25, 0.5, 1.0, 2.0, 3.0],
+    # CIFAR-10: pretrained ResNet-20 as N1, a small convnet as N2
+    "cifar_train_size": 2000,
+    "cifar_epochs": 15,
+    "cifar_lr": 0.001,
+    "cifar_eps": 0.5,
+    "cifar_width": 32,
+    # both image data sets
+    "attack_steps": 10,
+    "test_size": 10000,
+    "geometry_points": 200,
+}
+
+# smoke: exercises the code in seconds (tests); overrides of QUICK
+SMOKE = {
+    "seeds": 2,
+    "synth_width": 500,
+    "synth_epochs": 60,
+    "per_cell": 4,
+    "synth_eps_sweep": [0.05, 0.2],
+    "synth_grid": 40,
+    "mnist_train_size": 1000,
+    "mnist_epochs": 3,
+    "mnist_eps_sweep": [0.5, 2.0],
+    "cifar_train_size": 200,
+    "cifar_epochs": 2,
+    "cifar_width": 8,
+    "attack_steps": 3,
+    "test_size": 500,
+    "geometry_points": 20,
+}
+
+# paper: Ilyas et al.'s scale (all training images, a deeper N2, many PGD steps), for a GPU;
+# overrides of QUICK
+PAPER = {
+    "seeds": 5,
+    "synth_eps_sweep": [0.01, 0.02, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4],
+    "synth_grid": 300,
+    "mnist_train_size": 60000,
+    "mnist_epochs": 30,
+    "mnist_eps_sweep": [0.25, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0],
+    "cifar_train_size": 50000,
+    "cifar_epochs": 60,
+    "cifar_width": 64,
+    "attack_steps": 100,
+    "geometry_points": 1000,
+}
+
+# the valid range (inclusive) of every number a knob holds (lists and dicts: each element)
+RANGES = {
+    "seeds": (1, 50),
+    "synth_width": (2, 100000),
+    "synth_epochs": (1, 20000),
+    "synth_lr": (1e-6, 10.0),
+    "synth_weight_decay": (0.0, 1.0),
+    "n_line": (4, 1000),
+    "per_cell": (1, 1000),
+    "synth_eps": (1e-4, 1.0),
+    "synth_eps_sweep": (1e-4, 1.0),
+    "synth_grid": (10, 2000),
+    "mnist_train_size": (100, 60000),
+    "mnist_epochs": (1, 500),
+    "mnist_lr": (1e-6, 10.0),
+    "mnist_eps": (0.01, 28.0),
+    "mnist_eps_sweep": (0.01, 28.0),
+    "cifar_train_size": (100, 50000),
+    "cifar_epochs": (1, 500),
+    "cifar_lr": (1e-6, 10.0),
+    "cifar_eps": (0.01, 55.0),
+    "cifar_width": (4, 512),
+    "attack_steps": (1, 10000),
+    "test_size": (100, 10000),
+    "geometry_points": (10, 10000),
+}

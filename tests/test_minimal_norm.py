@@ -1,0 +1,251 @@
+"""Tests of dmmlib.attacks.minimal_norm (FMN, L2): exact distances on linear models (also
+within and orthogonal to a subspace), independence of the step size, early exit, result
+fields, binary models, errors."""
+import pytest
+import torch
+from torch import nn
+
+from dmmlib.attacks.minimal_norm import MinimalNormResult, fmn_l2
+
+B, SHAPE, C = 12, (1, 6, 6), 4
+N = 36
+
+
+def _flat(t):
+    return t.reshape(t.shape[0], -1)
+
+
+def _mlp(seed=0):
+    torch.manual_seed(seed)
+    return nn.Sequential(nn.Flatten(), nn.Linear(N, 32), nn.Tanh(), nn.Linear(32, C)).eval()
+
+
+def _basis(k=5, seed=2):
+    g = torch.Generator().manual_seed(seed)
+    return torch.linalg.qr(torch.randn(B, N, k, generator=g, dtype=torch.float64)).Q.float()
+
+
+def _near_half(seed=1, spread=0.02):
+    """Images near 0.5 everywhere, so that the [0, 1] box stays inactive for norms < 0.5."""
+    g = torch.Generator().manual_seed(seed)
+    return 0.5 + spread * (2 * torch.rand((B, *SHAPE), generator=g) - 1)
+
+
+def _linear(seed=3, scale=1.0):
+    g = torch.Generator().manual_seed(seed)
+    W = torch.randn(C, N, generator=g) * scale
+    b = torch.randn(C, generator=g) * 0.1
+    return W, b
+
+
+def _proj(U, v):
+    """U (B, n, k), v (B, n) or (n,) -> U U^T v, (B, n)."""
+    v = v.expand(U.shape[0], -1) if v.dim() == 1 else v
+    return torch.einsum("bnk,bk->bn", U, torch.einsum("bnk,bn->bk", U, v))
+
+
+def _exact_multiclass(W, b, x, y, U=None, mode=None):
+    """Minimal L2 distance from x to misclassification by z = W x + b, without the box:
+    min over j != y of (z_y - z_j) / ||P (w_y - w_j)||, P the projector of the search space."""
+    z = _flat(x) @ W.T + b
+    gaps, dists = [], []
+    for j in range(C):
+        w = W[y] - W[j]  # (B, n)
+        if U is not None:
+            pw = _proj(U, w)
+            w = pw if mode == "on" else w - pw
+        gap = z.gather(1, y[:, None])[:, 0] - z[:, j]
+        d = gap / w.norm(dim=1)
+        dists.append(torch.where(y == j, torch.full_like(d, float("inf")), d))
+    return torch.stack(dists, 1).amin(1)
+
+
+@pytest.mark.parametrize("mode", [None, "on", "off"])
+def test_linear_multiclass_exact_distance(mode):
+    """Within 1 % of the exact minimal distance: unconstrained, within span(U), orthogonal to it."""
+    W, b = _linear(scale=3.0)
+    model = lambda z: _flat(z - 0.5) @ W.T + b  # noqa: E731
+    x = _near_half()
+    y = model(x).argmax(1)
+    U = _basis() if mode else None
+    exact = _exact_multiclass(W, b, x - 0.5, y, U, mode)
+    assert exact.max() < 0.3  # the box stays inactive (every pixel is within 0.02 of 0.5)
+    r = fmn_l2(model, x, y, steps=200, basis=U, basis_mode=mode)
+    assert r.success.all()
+    ratio = r.norm / exact
+    assert ratio.min() >= 1 - 1e-4  # never below the exact minimum (a real adversarial point)
+    assert ratio.max() <= 1.01
+
+
+def test_binary_subspace_distance_is_margin_over_projected_weight():
+    """One-logit linear model f = w.x + c: the minimal norm within span(U) is |f(x)| / ||P_U w||,
+    orthogonal to it |f(x)| / ||w - P_U w||; both (B,) and (B, 1) outputs."""
+    g = torch.Generator().manual_seed(5)
+    w = torch.randn(N, generator=g)
+    x = _near_half(seed=6)
+    U = _basis(k=8, seed=7)
+    Pw = _proj(U, w)
+    for squeeze in (True, False):
+        model = (lambda z: _flat(z - 0.5) @ w - 0.02) if squeeze else (lambda z: (_flat(z - 0.5) @ w - 0.02)[:, None])
+        f = _flat(x - 0.5) @ w - 0.02
+        y = (f > 0).long()
+        for mode, ww in (("on", Pw), ("off", w - Pw)):
+            exact = f.abs() / ww.norm(dim=1)
+            assert exact.max() < 0.35
+            r = fmn_l2(model, x, y, steps=200, basis=U, basis_mode=mode)
+            assert r.success.all()
+            torch.testing.assert_close(r.norm, exact, rtol=0.01, atol=0)
+            pred = (model(r.x_adv).reshape(-1) > 0).long()
+            assert torch.equal(pred, 1 - y)
+
+
+def test_norm_does_not_depend_on_the_step_size():
+    """Initial step sizes 1 and 0.1 (ten times apart) give the same median norm within 3 %,
+    with and without early exit; PGD's greedy distance at those steps differs far more."""
+    model = _mlp()
+    g = torch.Generator().manual_seed(8)
+    x = torch.rand((64, *SHAPE), generator=g)
+    y = model(x).argmax(1)
+    for early in (False, True):
+        a = fmn_l2(model, x, y, steps=200, step_size=1.0, early_stop=early)
+        b = fmn_l2(model, x, y, steps=200, step_size=0.1, early_stop=early)
+        assert a.success.all() and b.success.all()
+        rel = (a.norm.median() / b.norm.median() - 1).abs()
+        assert rel < 0.03, (early, rel)
+
+
+def test_result_fields_are_consistent():
+    model = _mlp()
+    x = torch.rand((B, *SHAPE), generator=torch.Generator().manual_seed(9))
+    y = model(x).argmax(1)
+    r = fmn_l2(model, x, y, steps=60)
+    assert isinstance(r, MinimalNormResult)
+    assert r.x_adv.shape == x.shape and r.delta.shape == x.shape
+    assert r.norm.shape == r.success.shape == r.passes.shape == (B,)
+    torch.testing.assert_close(r.x_adv, x + r.delta)
+    assert r.x_adv.min() >= 0 and r.x_adv.max() <= 1
+    torch.testing.assert_close(r.norm[r.success], _flat(r.delta).norm(dim=1)[r.success])
+    pred = model(r.x_adv).argmax(1)
+    assert torch.equal(r.success, pred != y)
+    assert r.success.all()
+
+
+def test_unreachable_sample_reports_failure():
+    """A model whose decision cannot change inside the box: norm inf, success False, delta 0."""
+    model = lambda z: torch.stack([_flat(z).sum(1) * 0 + 1.0, _flat(z).mean(1)], 1)  # noqa: E731 class 0 always
+    x = torch.rand((3, *SHAPE), generator=torch.Generator().manual_seed(10))
+    y = torch.zeros(3, dtype=torch.long)
+    r = fmn_l2(model, x, y, steps=20)
+    assert not r.success.any() and torch.isinf(r.norm).all()
+    assert torch.equal(r.delta, torch.zeros_like(x)) and torch.equal(r.x_adv, x)
+    assert (r.passes == 20).all()
+
+
+def test_early_exit_leaves_the_batch_and_counts_passes():
+    model = _mlp()
+    x = torch.rand((B, *SHAPE), generator=torch.Generator().manual_seed(11))
+    y = model(x).argmax(1)
+    y[0] = (y[0] + 1) % C  # already misclassified: distance 0 after one pass
+    sizes = []
+
+    def counting(z):
+        sizes.append(z.shape[0])
+        return model(z)
+
+    r = fmn_l2(counting, x, y, steps=150)
+    assert sizes[0] == B and sizes == sorted(sizes, reverse=True)
+    assert sum(sizes) == int(r.passes.sum())
+    assert r.norm[0] == 0 and r.success[0] and r.passes[0] == 1
+    assert int(r.passes.sum()) < 150 * B  # some samples left early
+    full = fmn_l2(model, x, y, steps=150, early_stop=False)
+    assert (full.passes == 150).all()
+    # early exit costs little accuracy: within 3 % per sample of the full run
+    ok = full.norm > 0
+    assert ((r.norm[ok] / full.norm[ok]) - 1).abs().max() < 0.03
+
+
+def test_targeted_reaches_target():
+    W, b = _linear(scale=3.0)
+    model = lambda z: _flat(z - 0.5) @ W.T + b  # noqa: E731
+    x = _near_half()
+    target = (model(x).argmax(1) + 1) % C
+    r = fmn_l2(model, x, target, steps=200, targeted=True)
+    assert r.success.all()
+    assert torch.equal(model(r.x_adv).argmax(1), target)
+    # exact: (max_{j != t} z_j - z_t) along w_t - w_j, the binding j; an upper bound check suffices here
+    z = _flat(x - 0.5) @ W.T + b
+    gap = z.max(1).values - z.gather(1, target[:, None])[:, 0]
+    lower = gap / (W[:, None, :] - W[target][None]).norm(dim=2).max(0).values
+    assert (r.norm >= lower * (1 - 1e-4)).all()
+
+
+def test_deterministic():
+    model = _mlp()
+    x = torch.rand((B, *SHAPE), generator=torch.Generator().manual_seed(12))
+    y = model(x).argmax(1)
+    a = fmn_l2(model, x, y, steps=40)
+    b = fmn_l2(model, x, y, steps=40)
+    assert torch.equal(a.delta, b.delta) and torch.equal(a.passes, b.passes)
+
+
+def test_subspace_perturbations_stay_in_or_off_the_span():
+    """Where the box stays inactive (steep model, images near 0.5), on = in span(U), off = orthogonal."""
+    mlp = _mlp()
+    model = lambda z: mlp((z - 0.5) * 10)  # noqa: E731
+    x = _near_half(spread=0.02)
+    y = model(x).argmax(1)
+    U = _basis()
+    on = _flat(fmn_l2(model, x, y, steps=80, basis=U, basis_mode="on").delta)
+    off = _flat(fmn_l2(model, x, y, steps=80, basis=U, basis_mode="off").delta)
+    inside = lambda d: _proj(U, d).norm(dim=1) / d.norm(dim=1).clamp_min(1e-12)  # noqa: E731
+    big_on, big_off = on.norm(dim=1) > 0, off.norm(dim=1) > 0
+    assert big_on.all() and big_off.all()
+    assert on.abs().max() < 0.45 and off.abs().max() < 0.45  # the box was not reached
+    assert inside(on)[big_on].min() > 1 - 1e-4
+    assert inside(off)[big_off].max() < 1e-3
+
+
+@pytest.mark.parametrize(
+    "change, match",
+    [
+        (dict(steps=0), "steps"),
+        (dict(step_size=0.0), "step_size"),
+        (dict(step_size=float("nan")), "step_size"),
+        (dict(min_step_size=2.0), "min_step_size"),
+        (dict(gamma=1.0), "gamma"),
+        (dict(gamma_final=0.5), "gamma_final"),
+        (dict(rtol=-0.1), "rtol"),
+        (dict(patience=0), "patience"),
+        (dict(start="zero"), "start"),
+        (dict(basis_mode="on"), "basis"),
+        (dict(basis=torch.zeros(B, N, 3), basis_mode="on"), "orthonormal"),
+        (dict(basis=torch.zeros(B, N + 1, 3), basis_mode="on"), "shape"),
+        (dict(basis=_basis(), basis_mode="sideways"), "basis_mode"),
+    ],
+)
+def test_bad_arguments_raise_before_any_work(change, match):
+    calls = []
+
+    def model(z):
+        calls.append(1)
+        return _mlp()(z)
+
+    x = torch.rand((B, *SHAPE))
+    y = torch.zeros(B, dtype=torch.long)
+    with pytest.raises(ValueError, match=match):
+        fmn_l2(model, x, y, **change)
+    assert calls == []
+
+
+def test_bad_inputs_raise():
+    model = _mlp()
+    x = torch.rand((B, *SHAPE))
+    y = torch.zeros(B, dtype=torch.long)
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        fmn_l2(model, x * 3, y)
+    with pytest.raises(ValueError, match="y must"):
+        fmn_l2(model, x, y[:-1])
+    with pytest.raises(ValueError, match="labels"):
+        fmn_l2(model, x, y + C)
+    with pytest.raises(TypeError, match="callable"):
+        fmn_l2("model", x, y)

@@ -1,0 +1,238 @@
+"""A dry run of the ``paper`` profile: every chapter at the paper's sizes, its long loops cut.
+
+    python tools/dry_run.py [--chapter NAME ...] [--memory-gb 20] [--gpu-tflops 60]
+
+Each chapter is executed twice with papermill under ``profile = "paper"``: once with every
+loop knob (seeds, epochs, steps, iterations, restarts: see :data:`LOOP_SUFFIXES`) cut to 1
+and once cut to 2, everything else (widths, dimensions, numbers of images, k, batch sizes)
+at the paper's values, plus the chapter's own ``DRY_RUN`` overrides from its
+``profiles.py`` (e.g. a fake ImageNet folder). A crash for shape, memory or data reasons
+shows up here, on the CPU, in minutes. Each run is a separate process with its address
+space capped at ``--memory-gb``, so an out-of-memory run fails alone instead of taking the
+machine with it.
+
+From the two run times t1 and t2 the estimate of the full ``paper`` run brackets the cost
+of the cut loops between two assumptions: *additive* (each loop knob adds its own
+iterations; cost t1 + (t2 - t1) / m * sum(V_k - 1) over the m cut knobs with paper values
+V_k) and *nested* (the loops multiply; cost t1 + (t2 - t1) / (2^m - 1) * (prod V_k - 1)).
+The GPU estimate divides by the ratio of a stated GPU FLOP rate (``--gpu-tflops``, at the
+stated utilisation) to the CPU's measured float32 matmul rate; it is an order of magnitude,
+not a promise. Results: ``benchmarks/results/paper_dry_run.md`` (shown on the
+reproducibility page) and ``.json``; executed notebooks under ``book/_build/dry-run/``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+LOOP_NAMES = ("seeds",)
+LOOP_SUFFIXES = ("epochs", "steps", "iters", "iter", "restarts", "checkpoints")
+OUT = ROOT / "book" / "_build" / "dry-run"
+RESULTS = ROOT / "benchmarks" / "results"
+GPU_UTILISATION = 0.3
+
+
+def loop_knobs(chapter: str) -> dict[str, int]:
+    """{knob: paper value} of the integer knobs that count iterations of a loop."""
+    from dmmlib import params
+
+    paper = params.resolve(chapter, "paper")
+    return {k: v for k, v in paper.items() if k != "profile" and isinstance(v, int) and not isinstance(v, bool)
+            and (k in LOOP_NAMES or k.endswith(LOOP_SUFFIXES)) and v > 1}
+
+
+def dry_overrides(chapter: str, cut: int) -> dict:
+    """The overrides of one dry run: loop knobs cut to ``cut`` (at least their range's minimum)
+    and the chapter's ``DRY_RUN`` dict."""
+    import importlib
+
+    from dmmlib import params
+
+    lows = params.ranges(chapter)
+    out = {k: max(min(v, cut), int(lows.get(k, (1, None))[0])) for k, v in loop_knobs(chapter).items()}
+    try:
+        extra = getattr(importlib.import_module(f"dmmlib.chapters.{chapter}.profiles"), "DRY_RUN", {})
+    except ModuleNotFoundError:
+        extra = {}
+    out.update(extra)
+    if "imagenet_path" in params.knobs(chapter):
+        out["imagenet_path"] = str(fake_imagenet())
+    return out
+
+
+def fake_imagenet(per_class: int = 4) -> Path:
+    """A folder ``train/<wnid>/``, ``val/<wnid>/`` of the two paper classes made of copies of the
+    shared sample images: it exercises the ImageNet code path at full image size."""
+    from dmmlib.data.imagenet import PAIR
+    from dmmlib.data.paths import data_dir
+
+    root = OUT / "fake-imagenet"
+    for split in ("train", "val"):
+        for wnid in PAIR:
+            folder = root / split / wnid
+            folder.mkdir(parents=True, exist_ok=True)
+            src = next((data_dir() / "imagenet-samples").glob(f"{wnid}_*.JPEG"))
+            for i in range(per_class):
+                if not (folder / f"img{i}.JPEG").exists():
+                    shutil.copy(src, folder / f"img{i}.JPEG")
+    return root
+
+
+def run_once(chapter: str, overrides: dict, memory_gb: float, timeout_s: int) -> dict:
+    """Execute ``chapter`` (paper, ``overrides``) in a child process with a capped address
+    space; return {seconds, peak_rss_gb, ok, error}."""
+    OUT.mkdir(parents=True, exist_ok=True)
+    record = OUT / f"{chapter}.run.json"
+    cmd = [sys.executable, __file__, "--one", chapter, "--overrides", json.dumps(overrides), "--record", str(record)]
+    limit = int(memory_gb * 2**30)
+
+    def cap():
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+    start = time.perf_counter()
+    try:
+        proc = subprocess.run(cmd, preexec_fn=cap, capture_output=True, text=True, timeout=timeout_s)
+        ok, err = proc.returncode == 0, proc.stderr[-2000:]
+    except subprocess.TimeoutExpired:
+        ok, err = False, f"timed out after {timeout_s} s"
+    seconds = time.perf_counter() - start
+    peak = json.loads(record.read_text())["peak_rss_gb"] if record.exists() else float("nan")
+    record.unlink(missing_ok=True)
+    return {"seconds": seconds, "peak_rss_gb": peak, "ok": ok, "error": "" if ok else _last_error(err)}
+
+
+def _last_error(text: str) -> str:
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    errors = [line for line in lines if "Error" in line or "error" in line]
+    return (errors or lines or ["unknown error"])[-1][:300]
+
+
+def execute_child(chapter: str, overrides: dict, record: Path) -> None:
+    """In the child: papermill the chapter, then record the peak RSS of this process and the kernel."""
+    import jupytext
+    import papermill
+
+    with tempfile.TemporaryDirectory(dir=OUT) as tmp:
+        src = Path(tmp) / f"{chapter}.ipynb"
+        jupytext.write(jupytext.read(ROOT / "book" / "chapters" / f"{chapter}.md"), src)
+        os.environ["TQDM_DISABLE"] = "1"
+        papermill.execute_notebook(str(src), str(OUT / f"{chapter}.ipynb"), parameters={"profile": "paper", **overrides},
+                                   kernel_name="python3", cwd=str(ROOT / "book" / "chapters"), progress_bar=False)
+    kib = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+    record.write_text(json.dumps({"peak_rss_gb": kib / 2**20}))
+
+
+def cpu_gflops() -> float:
+    """float32 matmul rate of this machine with torch's threads (GFLOP/s), best of 3."""
+    import torch
+
+    a, b = torch.randn(1024, 1024), torch.randn(1024, 1024)
+    best = math.inf
+    for _ in range(3):
+        t = time.perf_counter()
+        for _ in range(5):
+            a @ b
+        best = min(best, time.perf_counter() - t)
+    return 5 * 2 * 1024**3 / best / 1e9
+
+
+def estimate(t1: float, t2: float, loops: dict[str, int]) -> tuple[float, float]:
+    """(additive, nested) estimates in seconds of the full run from the dry runs' times."""
+    m = len(loops)
+    if m == 0:
+        return t1, t1
+    extra = max(t2 - t1, 0.0)
+    additive = t1 + extra / m * sum(v - 1 for v in loops.values())
+    nested = t1 + extra / (2**m - 1) * (math.prod(loops.values()) - 1)
+    return additive, nested
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--chapter", action="append")
+    ap.add_argument("--memory-gb", type=float, default=20.0)
+    ap.add_argument("--gpu-tflops", type=float, default=60.0, help="the GPU's float32 rate (H100/H200 class: about 60)")
+    ap.add_argument("--timeout", type=int, default=1800, help="seconds per dry run")
+    ap.add_argument("--results", type=Path, default=RESULTS, help="folder for paper_dry_run.md/.json")
+    ap.add_argument("--one"), ap.add_argument("--overrides"), ap.add_argument("--record")
+    args = ap.parse_args(argv)
+    if args.one:
+        execute_child(args.one, json.loads(args.overrides), Path(args.record))
+        return 0
+    sys.path.insert(0, str(ROOT / "tools"))
+    import book
+    from common import hardware  # benchmarks/common.py
+
+    from dmmlib import params
+
+    chapters = args.chapter or book.chapter_names()
+    for name in chapters:
+        params.resolve(name, "paper", **dry_overrides(name, 1))  # refuse bad names before any work
+    rate = cpu_gflops()
+    rows = []
+    for name in chapters:
+        loops = loop_knobs(name)
+        print(f"[dry-run] {name}: loops cut {loops}", flush=True)
+        r1 = run_once(name, dry_overrides(name, 1), args.memory_gb, args.timeout)
+        r2 = run_once(name, dry_overrides(name, 2), args.memory_gb, args.timeout) if r1["ok"] and loops else r1
+        add, nest = estimate(r1["seconds"], r2["seconds"], loops) if r1["ok"] and r2["ok"] else (math.nan, math.nan)
+        # loops whose doubling costs less than a tenth of the run are below this measurement's noise
+        below_noise = bool(loops) and r2["seconds"] - r1["seconds"] < 0.1 * r1["seconds"]
+        gpu_factor = args.gpu_tflops * 1e3 * GPU_UTILISATION / rate
+        rows.append({"chapter": name, "ok": r1["ok"] and r2["ok"], "error": r1["error"] or r2["error"],
+                     "t1_s": r1["seconds"], "t2_s": r2["seconds"], "peak_rss_gb": max(r1["peak_rss_gb"], r2["peak_rss_gb"]),
+                     "loops": loops, "below_noise": below_noise, "cpu_hours": [add / 3600, nest / 3600],
+                     "gpu_hours": [add / 3600 / gpu_factor, nest / 3600 / gpu_factor]})
+        print(f"[dry-run] {name}: {'ok' if rows[-1]['ok'] else 'FAILED: ' + rows[-1]['error']} "
+              f"({r1['seconds']:.0f} s + {r2['seconds']:.0f} s, peak {rows[-1]['peak_rss_gb']:.2f} GB)", flush=True)
+    write_results(rows, rate, args, hardware(), args.results)
+    return 0 if all(r["ok"] for r in rows) else 1
+
+
+def write_results(rows, rate, args, hw: str, results: Path = RESULTS) -> None:
+    """Merge ``rows`` into ``paper_dry_run.json`` (chapters not run this time keep their last
+    row) and write the Markdown table."""
+    from dmmlib.report import fmt_number
+
+    def hours(pair):
+        return "—" if any(math.isnan(x) for x in pair) else f"{fmt_number(pair[0], 2)} – {fmt_number(pair[1], 2)}"
+
+    def note(r):
+        return " (loop cost below the noise: a lower bound)" if r.get("below_noise") else ""
+
+    results.mkdir(parents=True, exist_ok=True)
+    store = results / "paper_dry_run.json"
+    merged = json.loads(store.read_text())["rows"] if store.exists() else {}
+    merged.update({r["chapter"]: r for r in rows})
+    store.write_text(json.dumps({"rows": merged, "cpu_gflops": rate, "hardware": hw}, indent=1))
+    lines = ["## The `paper` profile: dry run and cost estimate", "",
+             f"Measured by `tools/dry_run.py` (`make dry-run`) on {hw}; CPU float32 matmul rate {rate:.0f} GFLOP/s. "
+             "Each chapter ran at the paper's sizes with its loop knobs cut to 1 and to 2 (address space capped at "
+             f"{args.memory_gb:g} GB). The estimates bracket the full run between loops that add up and loops that "
+             f"nest; the GPU column assumes {args.gpu_tflops:g} TFLOP/s float32 at {GPU_UTILISATION:.0%} utilisation. "
+             "A peak above 24 GB does not fit an ordinary GPU as configured.", "",
+             "| chapter | dry run | peak memory (GB, CPU RSS) | est. CPU hours (2 cores) | est. GPU hours | loops cut |",
+             "| --- | --- | ---: | ---: | ---: | --- |"]
+    for r in merged.values():
+        status = "ok" if r["ok"] else f"failed: {r['error']}".replace("|", "/")
+        loops = ", ".join(f"{k} {v:,}" for k, v in r["loops"].items()) or "none"
+        lines.append(f"| {r['chapter']} | {status} | {fmt_number(r['peak_rss_gb'])} | {hours(r['cpu_hours'])} | "
+                     f"{hours(r['gpu_hours'])} | {loops}{note(r)} |")
+    (results / "paper_dry_run.md").write_text("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -161,3 +161,21 @@ def clopper_pearson(k: int, n: int, confidence: float = 0.95) -> tuple[float, fl
     lo = 0.0 if k == 0 else float(_st.beta.ppf(tail, k, n - k + 1))
     hi = 1.0 if k == n else float(_st.beta.ppf(1 - tail, k + 1, n - k))
     return lo, hi
+
+
+def seed_interval(values, confidence: float = 0.95) -> Interval:
+    """Mean over seeds (or models) with its two-sided Student-t interval, for few values.
+
+    ``values``: 1-d, one number per seed. Fewer than two values, or a non-finite one, give
+    an undefined interval (nan), so a claim resting on it is inconclusive rather than decided
+    by one run.
+    """
+    v = np.asarray(values, dtype=np.float64).reshape(-1)
+    n = len(v)
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must be in (0, 1), got {confidence}")
+    if n < 2 or not np.isfinite(v).all():
+        return Interval(float(np.mean(v)) if n else float("nan"), float("nan"), float("nan"), n)
+    half = float(_st.t.ppf(0.5 + confidence / 2, n - 1) * v.std(ddof=1) / np.sqrt(n))
+    m = float(v.mean())
+    return Interval(m, m - half, m + half, n)

@@ -70,3 +70,15 @@ def test_mean_ci_normal_approximation():
         mean_ci(v, confidence=1.0)
     with pytest.raises(ValueError, match="non-finite"):
         mean_ci([1.0, float("nan")])
+
+
+def test_seed_interval_is_student_t_and_undefined_for_one_seed():
+    from scipy import stats as st
+
+    from dmmlib.stats import seed_interval
+
+    r = seed_interval([1.0, 2.0, 3.0])
+    half = st.t.ppf(0.975, 2) * 1.0 / 3 ** 0.5
+    assert (r.estimate, r.n) == (2.0, 3) and abs(r.hi - 2.0 - half) < 1e-12 and abs(2.0 - r.lo - half) < 1e-12
+    one = seed_interval([5.0])
+    assert one.estimate == 5.0 and np.isnan(one.lo) and np.isnan(one.hi)

@@ -26,10 +26,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import stats as _st
 
 from dmmlib.claims import Claim, Criterion, Estimate, claim, scale_text
-from dmmlib.stats import bootstrap_ci
+from dmmlib.stats import bootstrap_ci, seed_interval
 
 CHAPTER = "adversarial_spheres"
 SRC = "Gilmer et al. 2018"
@@ -45,15 +44,9 @@ FIG4_POINT = {"d": 3000, "error": 1e-14}
 
 
 def seed_estimate(values, *, unit: str = "", confidence: float = 0.95) -> Estimate:
-    """Mean over seeds with its Student-t interval; one seed (or a non-finite value) gives
-    an undefined interval, so a claim resting on it is inconclusive."""
-    v = np.asarray(values, dtype=np.float64).reshape(-1)
-    n = len(v)
-    if n < 2 or not np.isfinite(v).all():
-        return Estimate(float(np.mean(v)) if n else float("nan"), float("nan"), float("nan"), n, "seeds", unit)
-    half = float(_st.t.ppf(0.5 + confidence / 2, n - 1) * v.std(ddof=1) / np.sqrt(n))
-    m = float(v.mean())
-    return Estimate(m, m - half, m + half, n, "seeds", unit)
+    """Mean over seeds with its Student-t interval (:func:`dmmlib.stats.seed_interval`); one
+    seed gives an undefined interval, so a claim resting on it is inconclusive."""
+    return Estimate.of(seed_interval(values, confidence), n_of="seeds", unit=unit)
 
 
 def _mean_ci(values, n_of: str) -> Estimate:

@@ -1,81 +1,89 @@
-import math
-
+"""Training the appendix-C network (dmmlib.chapters.clinging_dimpling.training) and the
+readings of appendix C (dmmlib.models.shallow.shallow_net)."""
 import pytest
 import torch
 
-from dmmlib.chapters.clinging_dimpling import experiment as dimpling
+from dmmlib.chapters.clinging_dimpling import training
 from dmmlib.data.synthetic import chessboard_plane, line_dataset
+from dmmlib.evaluate import accuracy
+from dmmlib.models.shallow import shallow_net
 
 
 @pytest.fixture(scope="module")
 def line_run():
-    """The appendix-C network on the line, 200 epochs (about a second on one thread)."""
-    return dimpling.train(line_dataset(10), width=4000, lr=0.002, epochs=200, seed=0, snapshot_epochs=[0, 10, 200])
+    """The chapter's reading on the line, 200 epochs at the paper's learning rate (about a second)."""
+    return training.train(line_dataset(10), width=4000, lr=0.02, epochs=200, seed=0, out_init="uniform",
+                          input_scale=2.0, input_shift=-1.0, snapshot_epochs=[0, 200])
 
 
-def test_train_snapshots_and_seed():
+def test_snapshots_seed_and_accuracy():
     data = chessboard_plane(2, 4)
-    a = dimpling.train(data, width=64, epochs=5, seed=1)
-    b = dimpling.train(data, width=64, epochs=5, seed=1)
-    c = dimpling.train(data, width=64, epochs=5, seed=2)
-    assert a.epochs.tolist() == list(range(6))
-    assert a.weight.shape == (6, 64, 3) and a.bias.shape == (6, 64)
+    a = training.train(data, width=64, epochs=5, seed=1)
+    b = training.train(data, width=64, epochs=5, seed=1)
+    c = training.train(data, width=64, epochs=5, seed=2)
+    assert a.epochs.tolist() == list(range(6)) and a.weight.shape == (6, 64, 3) and a.bias.shape == (6, 64)
     assert a.loss.shape == (5,) and a.accuracy.shape == (6,)
     assert torch.equal(a.weight, b.weight) and not torch.equal(a.weight, c.weight)
     assert not torch.equal(a.weight[0], a.weight[-1])  # it trained
-    m = dimpling.model_at(a, 5)
-    assert float(((m(data.x) > 0).long() == data.y).float().mean()) == pytest.approx(float(a.accuracy[5]))
+    m = training.model_at(a, 5)
+    assert accuracy(m, data.x, data.y) == pytest.approx(float(a.accuracy[5]))
     with pytest.raises(ValueError, match="not snapshotted"):
-        dimpling.model_at(dimpling.train(data, width=8, epochs=2, snapshot_epochs=[2]), 1)
+        training.model_at(training.train(data, width=8, epochs=2, snapshot_epochs=[2]), 1)
 
 
-def test_minibatch_and_adversarial_training_differ_from_clean():
-    data = chessboard_plane(2, 4)
-    clean = dimpling.train(data, width=64, epochs=3, seed=0, batch_size=4, snapshot_epochs=[3])
-    adv = dimpling.train(data, width=64, epochs=3, seed=0, batch_size=4, adv_eps=0.1, snapshot_epochs=[3])
-    assert not torch.equal(clean.weight, adv.weight)
-    assert torch.isfinite(adv.loss).all()
-
-
-def test_clinging_then_dimpling_on_the_line(line_run):
-    data = line_dataset(10)
-    curves = dimpling.measure(line_run, data, [0, 10, 200], n_grid=15)
-    d = curves["manifold_distance"]
-    assert d[1] < 0.5 * d[0]  # fast clinging: most of the distance gone by epoch 10
-    assert curves["accuracy"][1] < 0.8  # ... before the labels are fitted
-    assert curves["accuracy"][2] >= 0.9 and curves["dimple_depth"][2] > 0  # dimples fit the labels later
-    assert curves["converged"].min() > 0.9
-    assert all(v.shape == (3,) and torch.isfinite(v).all() for v in curves.values())
-
-
-def test_dimple_depth_on_a_known_boundary():
+def test_measure_is_called_at_the_given_epochs():
     data = line_dataset(4)
-    model = lambda x: x[:, 1] - 0.4  # noqa: E731  boundary at x2 = 0.4, every point predicted 1
-    depth = dimpling.dimple_depth(model, data)
-    assert torch.allclose(depth, torch.tensor([-0.1, 0.1, -0.1, 0.1]), atol=1e-4)
-    far = dimpling.dimple_depth(lambda x: x[:, 1] + 3.0, data)  # no crossing inside the square: capped
-    assert torch.allclose(far.abs(), torch.full((4,), 0.5))
+    calls = []
+
+    def measure(model):
+        calls.append(model.training)
+        with torch.no_grad():
+            return {"logit0": float(model(data.x[:1])[0])}
+
+    run = training.train(data, width=16, epochs=6, measure=measure, measure_epochs=[0, 2, 6], snapshot_epochs=[])
+    assert run.trace["epoch"].tolist() == [0, 2, 6] and run.trace["logit0"].shape == (3,)
+    assert calls == [False, False, False]  # measured in eval mode
+    assert run.weight.shape[0] == 0
+    with pytest.raises(ValueError, match="measure"):
+        training.train(data, width=4, epochs=2, measure_epochs=[1])
 
 
-def test_gradient_normal_angle_and_random_baseline():
-    x = torch.rand(5, 2)
-    v = torch.tensor([1.0, 1.0])
-    ang = dimpling.gradient_normal_angle(lambda z: z @ v, x, torch.tensor([0.0, 1.0]))
-    assert torch.allclose(ang, torch.full((5,), 45.0), atol=1e-3)
-    ang0 = dimpling.gradient_normal_angle(lambda z: -z[:, 2], torch.rand(3, 3), torch.tensor([0.0, 0.0, 1.0]))
-    assert torch.allclose(ang0, torch.zeros(3), atol=1e-2)
-    assert dimpling.random_angle(2) == pytest.approx(45.0, abs=0.05)
-    assert dimpling.random_angle(3) == pytest.approx(180 / math.pi, abs=0.05)
+def test_readings_change_training():
+    data = chessboard_plane(2, 4)
+    base = training.train(data, width=64, epochs=3, seed=0, batch_size=4, snapshot_epochs=[3])
+    for kw in ({"adv_eps": 0.1}, {"loss": "sum"}, {"optimizer": "adam", "lr": 0.01}, {"optimizer": "momentum"},
+               {"out_init": "uniform"}, {"input_scale": 2.0, "input_shift": -1.0}):
+        other = training.train(data, width=64, epochs=3, seed=0, batch_size=4, snapshot_epochs=[3], **kw)
+        assert not torch.equal(base.weight, other.weight), kw
+        assert torch.isfinite(other.loss).all()
+    with pytest.raises(ValueError, match="optimizer"):
+        training.train(data, width=4, epochs=1, optimizer="rmsprop")
 
 
-def test_phase_epochs_and_log_epochs():
-    epochs = torch.tensor([0, 1, 2, 5, 10, 50, 100])
-    dist = torch.tensor([1.0, 0.8, 0.3, 0.12, 0.1, 0.1, 0.11])
-    assert dimpling.clinging_end_epoch(epochs, dist, 0.9) == 5
-    depth = torch.tensor([0.0, 0.0, -0.01, 0.01, 0.02, 0.075, 0.08])
-    assert dimpling.dimpling_end_epoch(epochs, depth, start_epoch=5) == 50
-    assert dimpling.dimpling_end_epoch(epochs, -depth.abs()) == 100  # no dimples: last epoch
-    le = dimpling.log_epochs(200, 10)
-    assert le[0] == 0 and le[-1] == 200 and le == sorted(set(le)) and 1 in le
-    with pytest.raises(ValueError, match="fraction"):
-        dimpling.clinging_end_epoch(epochs, dist, 0.0)
+def test_model_at_sees_cube_coordinates_when_inputs_are_centred():
+    data = line_dataset(6)
+    run = training.train(data, width=32, epochs=2, seed=0, input_scale=2.0, input_shift=-1.0)
+    m = training.model_at(run, 2)
+    assert accuracy(m, data.x, data.y) == pytest.approx(float(run.accuracy[2]))
+
+
+def test_shallow_net_readings():
+    sign = shallow_net(2, 50, seed=3)
+    uni = shallow_net(2, 50, seed=3, out_init="uniform")
+    small = shallow_net(2, 50, seed=3, out_scale=0.02)
+    assert set(sign.out_weight.tolist()) == {-1.0, 1.0}
+    assert uni.out_weight.abs().max() <= 1 and len(set(uni.out_weight.tolist())) == 50
+    assert torch.equal(sign.hidden.weight, uni.hidden.weight)  # the hidden layer does not depend on the reading
+    assert torch.allclose(small.out_weight, 0.02 * sign.out_weight)
+    with pytest.raises(ValueError, match="out_init"):
+        shallow_net(2, 5, out_init="gaussian")
+
+
+def test_paper_rate_trains_the_line_in_the_chapters_reading(line_run):
+    assert float(line_run.accuracy[-1]) == 1.0
+    assert float(line_run.accuracy[0]) < 0.9
+
+
+def test_dense_epochs():
+    e = training.dense_epochs(200, 5, 20)
+    assert e[:21] == list(range(21)) and e[-1] == 200 and 25 in e and 23 not in e and e == sorted(set(e))

@@ -19,7 +19,6 @@ import math
 from typing import Mapping
 
 import numpy as np
-import torch
 from tqdm.auto import tqdm
 
 from dmmlib.attacks.pgd import pgd_l2

@@ -26,6 +26,7 @@ import torch
 from dmmlib.attacks.deepfool import boundary_distance
 from dmmlib.boundary import boundary_offsets
 from dmmlib.data.synthetic import ManifoldSet
+from dmmlib.evaluate import predict
 
 
 class Probe(NamedTuple):
@@ -75,12 +76,14 @@ def normal_range(data: ManifoldSet) -> tuple[float, float]:
     return lo, hi
 
 
-def heights(model, data: ManifoldSet, x: torch.Tensor, *, n_coarse: int = 81, n_refine: int = 14) -> torch.Tensor:
+def heights(model, data: ManifoldSet, x: torch.Tensor, *, n_coarse: int = 41, n_refine: int = 14,
+            chunk: int = 256) -> torch.Tensor:
     """Height t (M,) of the boundary along the normal above each point of ``x`` (M, d) on the
     manifold: the crossing nearest to the manifold, positive on the normal's side; NaN where
     the normal line meets no boundary inside the cube (no cap: report that share separately)."""
     t_lo, t_hi = normal_range(data)
-    return boundary_offsets(model, x, data.normal, t_min=t_lo, t_max=t_hi, n_coarse=n_coarse, n_refine=n_refine)
+    return boundary_offsets(model, x, data.normal, t_min=t_lo, t_max=t_hi, n_coarse=n_coarse, n_refine=n_refine,
+                            chunk=chunk)
 
 
 def dimple_depth(model, data: ManifoldSet) -> torch.Tensor:
@@ -88,8 +91,7 @@ def dimple_depth(model, data: ManifoldSet) -> torch.Tensor:
     normal, + where the point is classified correctly (the boundary bends past it), - where
     not; NaN where the normal line meets no boundary inside the cube."""
     t = heights(model, data, data.x)
-    with torch.no_grad():
-        correct = (model(data.x) > 0).long() == data.y
+    correct = predict(model, data.x) == data.y
     return torch.where(correct, t.abs(), -t.abs())
 
 
@@ -160,38 +162,41 @@ def roughness(h: torch.Tensor, shape: Sequence[int], spacing: float) -> float:
 
 def share_within(values: torch.Tensor, delta: float) -> float:
     """Share of ``values`` (distances; inf or NaN: none found) that are <= ``delta``."""
-    v = torch.nan_to_num(values.float(), nan=math.inf)
+    v = torch.nan_to_num(values.float(), nan=math.inf, posinf=math.inf)
     return float((v <= delta).float().mean())
 
 
 def median_inf(values: torch.Tensor) -> float:
     """Median with NaN counted as +inf (no boundary found counts as far)."""
-    v = np.sort(np.nan_to_num(values.double().numpy(), nan=np.inf))
-    return float(np.median(v)) if np.isfinite(np.median(v)) else math.inf
+    v = np.nan_to_num(values.double().numpy(), nan=np.inf, posinf=np.inf)
+    m = float(np.median(v))
+    return m if math.isfinite(m) else math.inf
 
 
 def region_summary(model, data: ManifoldSet, pr: Probe, *, scale: float, deltas: Sequence[float] = (),
                    max_iter: int = 50, full: bool = True) -> dict:
     """The measurements of one model (floats): for the ``inside`` and ``beyond`` parts of the
     probe, the DeepFool distance to the boundary (median ``dist_*``, ``none_*`` share not
-    found) and the share of points whose boundary height along the normal lies within
+    found); with ``full`` also the share of points whose boundary height along the normal lies within
     ``scale`` (``cling_*``); with ``full`` also the shares within each of ``deltas``
     (``within_<delta>_*``), the mean finite distance (``distmean_*``), the median |height|
     (``height_*``), the roughness of the height map (``rough``), the dimple depth at the
     training points (``depth_median``, ``depth_mean``, ``depth_none``) and the gradient
-    components at the training points and inside the region (``gn_train``, ``gt_train``,
-    ``angle_train``, ``gn_between``, ``gt_between``, ``angle_between``; medians, mean angle).
+    components at the training points and between them (``gn_train``, ``gt_train``,
+    ``angle_train``, ``gn_between``, ``gt_between``, ``angle_between``; medians, mean angle;
+    "between": the probe points of the data region farther than ``scale / 2`` from every
+    training point).
     """
     dist = boundary_distance(model, pr.x, max_iter=max_iter).distance
-    h = heights(model, data, pr.x)
+    h = heights(model, data, pr.x) if full else None
     out = {}
     for part, mask in (("inside", pr.inside), ("beyond", ~pr.inside)):
         if not mask.any():
             continue
         out[f"dist_{part}"] = median_inf(dist[mask])
         out[f"none_{part}"] = float((~torch.isfinite(dist[mask])).float().mean())
-        out[f"cling_{part}"] = share_within(h[mask].abs(), scale)
         if full:
+            out[f"cling_{part}"] = share_within(h[mask].abs(), scale)
             fin = dist[mask][torch.isfinite(dist[mask])]
             out[f"distmean_{part}"] = float(fin.mean()) if len(fin) else math.nan
             out[f"height_{part}"] = median_inf(h[mask].abs())
@@ -204,7 +209,8 @@ def region_summary(model, data: ManifoldSet, pr: Probe, *, scale: float, deltas:
         out["depth_median"] = float(found.median()) if len(found) else math.nan
         out["depth_mean"] = float(found.mean()) if len(found) else math.nan
         out["depth_none"] = float((~torch.isfinite(depth)).float().mean())
-        for part, x in (("train", data.x), ("between", pr.x[pr.inside])):
+        away = torch.cdist(pr.x, data.x).min(1).values > scale / 2  # probe points not next to a training point
+        for part, x in (("train", data.x), ("between", pr.x[pr.inside & away])):
             g = gradient_components(model, x, data.normal)
             out[f"gn_{part}"] = float(g.normal.median())
             out[f"gt_{part}"] = float(g.tangential.median())

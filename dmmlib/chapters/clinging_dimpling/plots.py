@@ -1,4 +1,6 @@
-"""Figures of the synthetic clinging-and-dimpling experiments (figures 1, 3, 5 and 24 of the paper).
+"""Figures of the synthetic clinging-and-dimpling experiments (figures 1, 3, 5 and 24 of the
+paper) and of the chapter's measurements (dense distance curves with their changepoints, the
+readings of appendix C, the stress test).
 
 Class 0 is drawn red, class 1 (logit > 0) blue; coordinates are those of the unit cube.
 """
@@ -13,7 +15,7 @@ from matplotlib import animation, cm, colors
 
 from dmmlib.boundary import contours_2d, height_surface, logit_grid_2d
 from dmmlib.data.synthetic import ManifoldSet
-from dmmlib.chapters.clinging_dimpling.experiment import TrainRun, model_at
+from dmmlib.chapters.clinging_dimpling.training import TrainRun, model_at
 
 RED, BLUE = "#d62728", "#1f77b4"
 
@@ -127,28 +129,100 @@ def plot_gradient_arrows(model_2d, data_2d: ManifoldSet, model_3d, data_3d: Mani
     return fig
 
 
-def plot_curves(results: dict[str, list[dict]], *, keys=("manifold_distance", "train_distance"), cling_key="cling_epoch"):
-    """Clinging curves: mean and min-max band over seeds of each of ``keys`` per dataset.
-
-    ``results``: dataset name -> list (one per seed) of :func:`dmmlib.chapters.clinging_dimpling.experiment.experiment`
-    results. The dashed vertical line marks the mean clinging end epoch. Returns the figure.
-    """
+def plot_distance_traces(results: dict[str, list[dict]], *, key: str = "dist_inside"):
+    """Dense clinging curves: the median distance from the data region of the manifold to the
+    boundary at every measured epoch, one line per seed, with each seed's changepoint (dotted,
+    same colour). ``results``: panel title -> list of :func:`experiment.run_one` results. A
+    median of "no boundary found" (infinite) is drawn at the cube's diagonal."""
     fig, axes = plt.subplots(1, len(results), figsize=(5.2 * len(results), 3.8), squeeze=False)
-    labels = {
-        "manifold_distance": "manifold region to boundary",
-        "train_distance": "training points to boundary",
-        "dimple_depth": "signed dimple depth",
-    }
     for ax, (name, runs) in zip(axes[0], results.items()):
-        epochs = runs[0]["curves"]["epoch"].numpy()
-        for key in keys:
-            v = np.stack([r["curves"][key].numpy() for r in runs])
-            line = ax.plot(epochs + 1, v.mean(0), marker="o", ms=3, label=labels.get(key, key))[0]
-            ax.fill_between(epochs + 1, v.min(0), v.max(0), color=line.get_color(), alpha=0.2)
-        cling = np.mean([r[cling_key] for r in runs])
-        ax.axvline(cling + 1, color="k", ls="--", lw=1, label=f"clinging ends (mean, epoch {cling:.0f})")
-        ax.set(xscale="log", xlabel="epoch + 1 (log scale)", ylabel="L2 distance (input units)", title=f"{name} ({len(runs)} seeds)")
+        for r in runs:
+            tr = r["run"].trace
+            cap = np.sqrt(r["run"].weight.shape[-1])
+            line = ax.plot(tr["epoch"].numpy(), np.minimum(tr[key].numpy(), cap), lw=1.2, label=f"seed {r['seed']}")[0]
+            ax.axvline(r["phases"]["changepoint"], color=line.get_color(), ls=":", lw=1.2)
+        ax.set(xlabel="epoch", ylabel="median L2 distance to the boundary (input units)",
+               title=f"{name} ({len(runs)} seeds; dotted: changepoints)")
         ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def plot_height_profile(run: TrainRun, data: ManifoldSet, epochs: Sequence[int], *, n: int = 200, beyond: float = 0.1,
+                        scale: float | None = None):
+    """The boundary's height along the normal over a 1D manifold (the line), at ``epochs``, with
+    the training points and +-``scale`` (the label scale) shaded. Gaps: no crossing in the square."""
+    from dmmlib.chapters.clinging_dimpling.geometry import heights, probe
+
+    pr = probe(data, n, beyond=beyond)
+    u = ((pr.x - data.origin) @ data.tangent[0]).numpy()
+    fig, ax = plt.subplots(figsize=(7.5, 3.4))
+    shades = plt.get_cmap("Greys")(np.linspace(0.35, 1.0, len(epochs)))
+    for e, shade in zip(epochs, shades):
+        ax.plot(u, heights(model_at(run, e), data, pr.x).numpy(), color=shade, lw=1.4, label=f"epoch {e}")
+    if scale is not None:
+        ax.axhspan(-scale, scale, color="#2ca02c", alpha=0.12, label="± label scale")
+    lo, hi = (float(v) for v in data.extent[0])
+    ax.axvspan(u.min(), lo, color="0.9", zorder=0)
+    ax.axvspan(hi, u.max(), color="0.9", zorder=0, label="beyond the training points")
+    xu = ((data.x - data.origin) @ data.tangent[0]).numpy()
+    ax.scatter(xu, np.zeros_like(xu), c=_point_colors(data.y), s=25, zorder=3, edgecolors="k", linewidths=0.4)
+    ax.axhline(0, color="k", lw=0.6)
+    ax.set(xlabel="position along the line (input units)", ylabel="boundary height above the line (input units)")
+    ax.legend(fontsize=7, ncol=3, loc="upper center")
+    fig.tight_layout()
+    return fig
+
+
+def plot_accuracy_traces(results: dict[str, list[dict]]):
+    """Training accuracy per epoch, one line per seed, with each seed's changepoint (dotted)."""
+    fig, axes = plt.subplots(1, len(results), figsize=(5.2 * len(results), 3.2), squeeze=False)
+    for ax, (name, runs) in zip(axes[0], results.items()):
+        for r in runs:
+            acc = r["run"].accuracy.numpy()
+            line = ax.plot(np.arange(len(acc)), acc, lw=1.2, label=f"seed {r['seed']}")[0]
+            ax.axvline(r["phases"]["changepoint"], color=line.get_color(), ls=":", lw=1.2)
+        ax.set(xlabel="epoch", ylabel="training accuracy", title=name, ylim=(0.3, 1.02))
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def plot_readings(rows: list[dict]):
+    """Training accuracy per epoch at the paper's learning rate for each reading of appendix C
+    (mean over seeds), one panel per dataset."""
+    names = sorted({r["dataset"] for r in rows}, reverse=True)
+    readings = list(dict.fromkeys(r["reading"] for r in rows))
+    fig, axes = plt.subplots(1, len(names), figsize=(6.0 * len(names), 4.8), squeeze=False)
+    for ax, name in zip(axes[0], names):
+        for label in readings:
+            acc = np.mean([r["accuracy"] for r in rows if r["dataset"] == name and r["reading"] == label], axis=0)
+            ax.plot(np.arange(len(acc)), acc, lw=1.2, label=label)
+        ax.set(xlabel="epoch", ylabel="training accuracy (mean over seeds)", title=name, ylim=(0.3, 1.02))
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.tight_layout(rect=(0, 0.22, 1, 1))
+    fig.legend(handles, labels, loc="lower center", ncol=2, fontsize=7.5, frameon=False)
+    return fig
+
+
+def plot_stress(rows: list[dict]):
+    """The stress test: each run's distance curve (normalised by its initial value), one panel per
+    optimiser, colour by width, line style by learning rate."""
+    opts = list(dict.fromkeys(r["optimizer"] for r in rows))
+    widths = sorted({r["width"] for r in rows})
+    colours = dict(zip(widths, plt.get_cmap("viridis")(np.linspace(0, 0.85, len(widths)))))
+    fig, axes = plt.subplots(1, len(opts), figsize=(4.6 * len(opts), 3.6), squeeze=False, sharey=True)
+    for ax, opt in zip(axes[0], opts):
+        lrs = sorted({r["lr"] for r in rows if r["optimizer"] == opt})
+        for r in rows:
+            if r["optimizer"] != opt:
+                continue
+            style = "-" if r["lr"] == lrs[-1] else "--"
+            ax.plot(r["epoch"], r["dist"] / max(r["dist"][0], 1e-12), style, color=colours[r["width"]], lw=1.1,
+                    label=f"width {r['width']}, lr {r['lr']:g} (acc {r['final_acc']:.2f})")
+        ax.set(xlabel="epoch", title=opt, yscale="log")
+        ax.legend(fontsize=6)
+    axes[0][0].set_ylabel("distance / initial distance")
     fig.tight_layout()
     return fig
 
@@ -180,21 +254,22 @@ def animate_boundary_2d(run: TrainRun, data: ManifoldSet, *, n: int = 100, epoch
     return anim
 
 
-def dimpling_widget(datasets: dict[str, ManifoldSet], *, epochs: int = 200, weight_decay: float = 0.01, width: int = 4000,
-                    lr: float = 0.002, grid: int = 100, surface_grid: int = 30):
+def dimpling_widget(datasets: dict[str, ManifoldSet], *, reading: dict, grid: int = 100, surface_grid: int = 30):
     """A Jupyter widget: choose dataset, seed, width and learning rate (trains on "train"), then scrub the epoch slider.
 
     2D datasets show the boundary over the data; 3D ones its height surface. Returns the
-    ipywidgets container (display it; it needs a live kernel).
+    ipywidgets container (display it; it needs a live kernel). ``reading``: the chapter's
+    :func:`experiment.reading` (the arguments of :func:`training.train`).
     """
     import ipywidgets as w
 
-    from dmmlib.chapters.clinging_dimpling.experiment import train
+    from dmmlib.chapters.clinging_dimpling.training import train
 
     dataset = w.Dropdown(options=list(datasets), description="dataset")
     seed = w.IntText(value=0, description="seed")
-    width_w = w.IntText(value=width, description="width")
-    lr_w = w.FloatLogSlider(value=lr, base=10, min=-4, max=-1, description="lr")
+    epochs = reading["epochs"]
+    width_w = w.IntText(value=reading["width"], description="width")
+    lr_w = w.FloatLogSlider(value=reading["lr"], base=10, min=-4, max=-1, description="lr")
     button = w.Button(description="train")
     epoch = w.IntSlider(value=0, min=0, max=epochs, description="epoch", continuous_update=False)
     out = w.Output()
@@ -205,7 +280,7 @@ def dimpling_widget(datasets: dict[str, ManifoldSet], *, epochs: int = 200, weig
         with out:
             out.clear_output(wait=True)
             print("training ...")
-        state["run"] = train(data, width=width_w.value, lr=lr_w.value, weight_decay=weight_decay, epochs=epochs, seed=seed.value)
+        state["run"] = train(data, **{**reading, "width": width_w.value, "lr": lr_w.value}, seed=seed.value)
         state["data"] = data
         show()
 

@@ -20,20 +20,20 @@ QUICK = {
     "per_cell_test": 25,        # held-out chessboard points per cell
     "cluster_std": 0.03,
     "probe_line": 61,           # probe points along the line (data region and beyond)
-    "probe_plane": 17,          # probe points per axis of the plane
+    "probe_plane": 11,          # probe points per axis of the plane
     "beyond": 0.1,              # how far beyond the data region the probe reaches (cube units)
     "deltas": [0.01, 0.02, 0.05, 0.1],  # distances for "share of the manifold within delta"
-    "measure_every": 4,         # measure every this many epochs ...
-    "dense_until": 30,          # ... and every epoch up to this one
+    "measure_every": 5,         # measure every this many epochs ...
+    "dense_until": 20,          # ... and every epoch up to this one
     "max_iter": 50,             # DeepFool steps
-    "adv_eps": 0.05,            # L2 radius of adversarial training and of the robustness test
+    "adv_eps": 0.02,            # L2 radius of adversarial training and of the robustness test (< cluster spread)
     "attack_steps": 10,         # PGD steps of the robustness test
     "lr_seeds": 2,              # seeds per reading of appendix C
     "stress_widths": [500, 2000, 8000],
     "stress_lrs": {"sgd": [0.005, 0.02], "momentum": [0.001, 0.005], "adam": [0.0003, 0.003]},
     "stress_seeds": 1,
     "stress_every": 5,
-    "stress_probe": 9,
+    "stress_probe": 7,
     "fig_epochs": [0, 3, 10, 50, 200],
     "grid_2d": 150,
     "surface_grid": 36,

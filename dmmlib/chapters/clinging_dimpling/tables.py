@@ -1,0 +1,182 @@
+"""The chapter's tables (pandas DataFrames of numbers, formatted by :mod:`dmmlib.report`) and the
+numbers its prose glues, all read from :func:`experiment.run_all`'s results.
+
+Summaries give the mean over seeds with its 95 % Student-t interval in one cell
+(``2.67 [2.61, 2.74]``); the detail tables give every seed.
+"""
+from __future__ import annotations
+
+from typing import Mapping
+
+import numpy as np
+import pandas as pd
+
+from dmmlib.chapters.clinging_dimpling.claims import seed_estimate, two_phase
+from dmmlib.report import fmt_number
+
+PARTS = (("inside", "data region"), ("beyond", "beyond the data"))
+
+
+def _cell(values) -> str:
+    e = seed_estimate(values)
+    return e.text() if np.isfinite(e.lo) else fmt_number(e.value)
+
+
+def readings_tables(rows: list[dict]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(summary: reading x dataset, mean final training accuracy; details: every run)."""
+    df = pd.DataFrame([{k: r[k] for k in ("reading", "dataset", "seed", "final_acc", "best_late_acc")} for r in rows])
+    summary = df.pivot_table(index="reading", columns="dataset", values="final_acc", aggfunc="mean", sort=False)
+    summary.columns.name = None
+    summary = summary.reset_index().rename(columns={c: f"{c}: final training accuracy" for c in summary.columns})
+    details = df.rename(columns={"final_acc": "final training accuracy", "best_late_acc": "best accuracy, 2nd half"})
+    return summary, details
+
+
+def readings_that_train(rows: list[dict], threshold: float) -> list[str]:
+    """The readings whose mean final training accuracy exceeds ``threshold`` on every dataset."""
+    df = pd.DataFrame([{k: r[k] for k in ("reading", "dataset", "final_acc")} for r in rows])
+    means = df.groupby(["reading", "dataset"], sort=False)["final_acc"].mean().unstack()
+    return [name for name in dict.fromkeys(df["reading"]) if bool((means.loc[name] > threshold).all())]
+
+
+def reading_label(P: Mapping) -> str | None:
+    """The :data:`experiment.READINGS` label of the chapter's own reading, None when it is none
+    of them (another batch size or a learning rate other than ``lr_paper``)."""
+    if P["batch_size"] != 0 or P["lr"] != P["lr_paper"]:
+        return None
+    uniform, centred = P["out_init"] == "uniform", bool(P["centre_inputs"])
+    return {(False, False): "as stated: inputs in [0, 1], outputs ±1, full batch, mean loss",
+            (True, False): "output weights uniform on [-1, 1]",
+            (False, True): "inputs centred to [-1, 1]",
+            (True, True): "inputs centred, outputs uniform on [-1, 1]"}[uniform, centred]
+
+
+def clinging_tables(results: Mapping, deltas) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Where the boundary lies relative to the manifold, after training, at initialisation and
+    for the nearest-neighbour walls: median distance, share within each delta, share whose
+    normal line meets the boundary within the label scale, share where no boundary was found."""
+    rows, details = [], []
+    for d in ("line", "chessboard"):
+        runs = results[d]
+        for part, where in PARTS:
+            for label, key in (("trained", "final"), ("untrained", "init"), ("walls", "walls")):
+                row = {"dataset": d, "where": where, "boundary": label,
+                       "median distance": _cell([r[key][f"dist_{part}"] for r in runs])}
+                for delta in deltas:
+                    row[f"share ≤ {delta:g}"] = _cell([r[key][f"within_{delta:g}_{part}"] for r in runs])
+                row["share with height ≤ label scale"] = _cell([r[key][f"cling_{part}"] for r in runs])
+                if key != "walls":
+                    row["share with no boundary found"] = _cell([r[key][f"none_{part}"] for r in runs])
+                rows.append(row)
+            for r in runs:
+                details.append({"dataset": d, "where": where, "seed": r["seed"], "label scale": r["scale"],
+                                "median distance": r["final"][f"dist_{part}"],
+                                "mean distance (found)": r["final"][f"distmean_{part}"],
+                                "median |height|": r["final"][f"height_{part}"],
+                                "share height ≤ label scale": r["final"][f"cling_{part}"],
+                                "walls: median distance": r["walls"][f"dist_{part}"],
+                                "roughness (median |slope|)": r["final"]["rough"]})
+    return pd.DataFrame(rows).fillna("—"), pd.DataFrame(details)
+
+
+def phases_tables(results: Mapping) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Changepoints: summary per dataset (mean [CI], median, range) and every seed."""
+    rows, details = [], []
+    for d in ("line", "chessboard", "chessboard_adv"):
+        ph = [r["phases"] for r in results[d]]
+        cp = np.array([p["changepoint"] for p in ph])
+        rows.append({"training": d.replace("_adv", ", adversarial"), "changepoint (epoch)": _cell(cp),
+                     "median": float(np.median(cp)), "min": float(cp.min()), "max": float(cp.max()),
+                     "share of accuracy gain after it": _cell([p["fit_after"] for p in ph]),
+                     "slope after / before": _cell([p["slope_ratio"] for p in ph]),
+                     "final training accuracy": _cell([r["train_acc"] for r in results[d]])})
+        for r, p in zip(results[d], ph):
+            details.append({"training": d.replace("_adv", ", adversarial"), "seed": r["seed"],
+                            "changepoint (epoch)": p["changepoint"], "share of distance drop before": p["drop_before"],
+                            "share of accuracy gain after": p["fit_after"], "slope after / before": p["slope_ratio"],
+                            "final training accuracy": r["train_acc"]})
+    return pd.DataFrame(rows), pd.DataFrame(details)
+
+
+def gradient_tables(results: Mapping) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Normal and tangential gradient components (median over points, logit per input unit) and
+    the mean angle to the normal, at and between the training points."""
+    rows, details = [], []
+    sets = (("line", "line", "final"), ("line", "line, untrained", "init"), ("chessboard", "chessboard", "final"),
+            ("chessboard", "chessboard, untrained", "init"), ("chessboard_adv", "chessboard, adversarial", "final"))
+    for src, label, key in sets:
+        runs = results[src]
+        for part, where in (("train", "training points"), ("between", "between them")):
+            rows.append({"network": label, "where": where,
+                         "normal component": _cell([r[key][f"gn_{part}"] for r in runs]),
+                         "tangential component": _cell([r[key][f"gt_{part}"] for r in runs]),
+                         "angle to normal (°)": _cell([r[key][f"angle_{part}"] for r in runs])})
+            for r in runs:
+                details.append({"network": label, "where": where, "seed": r["seed"], "normal": r[key][f"gn_{part}"],
+                                "tangential": r[key][f"gt_{part}"], "angle (°)": r[key][f"angle_{part}"]})
+    return pd.DataFrame(rows), pd.DataFrame(details)
+
+
+def adversarial_tables(results: Mapping) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Clean against adversarially trained chessboard networks."""
+    rows, details = [], []
+    keys = (("median dimple depth", "final", "depth_median"), ("mean dimple depth", "final", "depth_mean"),
+            ("share with no crossing", "final", "depth_none"), ("angle at training points (°)", "final", "angle_train"))
+    for label, src in (("clean", "chessboard"), ("adversarial", "chessboard_adv")):
+        runs = results[src]
+        row = {"training": label}
+        for name, part, key in keys:
+            row[name] = _cell([r[part][key] for r in runs])
+        row["training accuracy"] = _cell([r["train_acc"] for r in runs])
+        row["test accuracy"] = _cell([r["test_acc"] for r in runs])
+        row["robust test accuracy"] = _cell([r["robust_acc"] for r in runs])
+        rows.append(row)
+        for r in runs:
+            details.append({"training": label, "seed": r["seed"], **{n: r[p][k] for n, p, k in keys},
+                            "training accuracy": r["train_acc"], "test accuracy": r["test_acc"],
+                            "robust test accuracy": r["robust_acc"]})
+    return pd.DataFrame(rows), pd.DataFrame(details)
+
+
+def stress_tables(rows: list[dict]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per optimiser and width: runs, trained runs, runs with two phases; every run in the details."""
+    df = pd.DataFrame([{"optimiser": r["optimizer"], "width": r["width"], "lr": r["lr"], "seed": r["seed"],
+                        "final training accuracy": r["final_acc"], "changepoint (fraction)": r["changepoint_fraction"],
+                        "accuracy gain after": r["fit_after"], "two phases": two_phase(r) and r["final_acc"] > 0.9,
+                        "trained": r["final_acc"] > 0.9} for r in rows])
+    summary = df.groupby(["optimiser", "width"], sort=False).agg(
+        runs=("seed", "size"), trained=("trained", "sum"), two_phases=("two phases", "sum")).reset_index()
+    summary = summary.rename(columns={"two_phases": "trained with two phases"})
+    return summary, df.drop(columns=["trained"])
+
+
+def numbers(results: Mapping) -> dict[str, float]:
+    """The numbers the prose glues: {key: value}."""
+    out = {}
+    for d in ("line", "chessboard"):
+        runs = results[d]
+        out[f"scale_{d}"] = float(np.mean([r["scale"] for r in runs]))
+        for part, _ in PARTS:
+            out[f"cling_{part}_{d}"] = float(np.mean([r["final"][f"cling_{part}"] for r in runs]))
+            out[f"dist_{part}_{d}"] = float(np.mean([r["final"][f"dist_{part}"] for r in runs]))
+            out[f"walldist_{part}_{d}"] = float(np.mean([r["walls"][f"dist_{part}"] for r in runs]))
+        out[f"cp_{d}"] = float(np.mean([r["phases"]["changepoint"] for r in runs]))
+        out[f"cp_min_{d}"] = float(np.min([r["phases"]["changepoint"] for r in runs]))
+        out[f"cp_max_{d}"] = float(np.max([r["phases"]["changepoint"] for r in runs]))
+        out[f"angle_{d}"] = float(np.mean([r["final"]["angle_train"] for r in runs]))
+        out[f"train_acc_min_{d}"] = float(np.min([r["train_acc"] for r in runs]))
+        out[f"random_angle_{d}"] = float(results["random_angle"][d])
+    clean, adv = results["chessboard"], results["chessboard_adv"]
+    out["test_acc_clean"] = float(np.mean([r["test_acc"] for r in clean]))
+    out["test_acc_adv"] = float(np.mean([r["test_acc"] for r in adv]))
+    out["robust_acc_clean"] = float(np.mean([r["robust_acc"] for r in clean]))
+    out["robust_acc_adv"] = float(np.mean([r["robust_acc"] for r in adv]))
+    out["train_acc_adv"] = float(np.mean([r["train_acc"] for r in adv]))
+    out["depth_clean"] = float(np.mean([r["final"]["depth_median"] for r in clean]))
+    out["depth_adv"] = float(np.mean([r["final"]["depth_median"] for r in adv]))
+    out["angle_adv"] = float(np.mean([r["final"]["angle_train"] for r in adv]))
+    stated = [r["final_acc"] for r in results["lr"] if r["reading"].startswith("as stated")]
+    out["acc_stated"] = float(np.mean(stated))
+    out["n_stress"] = len(results["stress"])
+    out["n_stress_trained"] = int(sum(r["final_acc"] > 0.9 for r in results["stress"]))
+    return out

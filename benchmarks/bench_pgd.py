@@ -18,12 +18,17 @@ other jobs share the cores), and medians and wall times are listed beside them.
 Two settings of appendix F: eps 2, step 0.04, 50 steps (quick: 256 digits), and
 eps 10, step 0.02, 1000 steps (quick: 32 digits), where the greedy early stop matters most.
 
+Also measured (issue 11): the cost of a projected (on/off-manifold) step relative to an
+unconstrained one (all steps, a random 16-d basis per digit, so the passes are equal; target
+<= 1.3x), and for early exit the share of passes saved beside the share of time saved.
+
     python benchmarks/bench_pgd.py            # quick, about a minute on one thread
     python benchmarks/bench_pgd.py --full     # more digits and repeats
 """
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -73,6 +78,36 @@ CONFIGS = (
 )
 
 
+def projection_apart(model, x, basis, device, reps: int = 30, rounds: int = 3) -> dict:
+    """ms per call of: a forward+backward pass on x; the off-projection of its gradient alone
+    (the bases stay in the cache between calls); the two alternating, as in the attack."""
+    from dmmlib.attacks.pgd import basis_rows, project_direction
+
+    rows = basis_rows(basis)
+    xf = x.reshape(len(x), -1)
+
+    def fb():
+        d = torch.zeros_like(xf, requires_grad=True)
+        return torch.autograd.grad(model((xf + d).view_as(x)).sum(), d)[0]
+
+    g = fb()
+    cases = {"forward_backward_ms": fb, "projection_alone_ms": lambda: project_direction(g, rows, "off"),
+             "both_alternating_ms": lambda: project_direction(fb(), rows, "off")}
+    out = {}
+    for name, fn in cases.items():
+        best = float("inf")
+        for _ in range(rounds):
+            fn()
+            sync(device)
+            c = time.process_time() if device.type == "cpu" else time.perf_counter()
+            for _ in range(reps):
+                fn()
+            sync(device)
+            best = min(best, ((time.process_time() if device.type == "cpu" else time.perf_counter()) - c) / reps)
+        out[name] = 1e3 * best
+    return out
+
+
 def run_config(model, x, y, eps, step_size, steps, repeats, device, with_basis) -> dict:
     """Time every case on the same inputs, interleaved; check dmmlib against torchattacks."""
     import torchattacks
@@ -87,8 +122,12 @@ def run_config(model, x, y, eps, step_size, steps, repeats, device, with_basis) 
     }
     if with_basis:
         basis = random_subspace(784, 16, batch=len(x), generator=torch.Generator().manual_seed(0), device=device)
-        cases["dmmlib pgd_l2 (CE, all steps, off a 16-d basis)"] = lambda: pgd_l2(
-            model, x, y, loss="ce", early_stop=False, basis=basis, basis_mode="off", **kw
+        for mode in ("on", "off"):
+            cases[f"dmmlib pgd_l2 (CE, all steps, {mode} a 16-d basis)"] = lambda mode=mode: pgd_l2(
+                model, x, y, loss="ce", early_stop=False, basis=basis, basis_mode=mode, **kw
+            )
+        cases["dmmlib pgd_l2 (CE, early stop, off a 16-d basis)"] = lambda: pgd_l2(
+            model, x, y, loss="ce", early_stop=True, basis=basis, basis_mode="off", **kw
         )
     outputs = {name: fn() for name, fn in cases.items()}  # warm-up, and the results compared below
     wall: dict[str, list[float]] = {name: [] for name in cases}
@@ -134,8 +173,36 @@ def run_config(model, x, y, eps, step_size, steps, repeats, device, with_basis) 
             "success_rate": None if res is None else res.success.float().mean().item(),
             "mean_steps": None if res is None else res.steps_used.float().mean().item(),
         })
+    by = {r["attack"]: r for r in rows}
+
+    def saved(full, early):
+        a, b = by[full], by[early]
+        return {"full": full, "early": early,
+                "passes_saved_pct": 100 * (1 - b["sample_forwards"] / a["sample_forwards"]),
+                "time_saved_pct": 100 * (1 - b["min_s"] / a["min_s"])}
+
+    early_exit = [saved("dmmlib pgd_l2 (CE, all steps)", "dmmlib pgd_l2 (CE, early stop)")]
+    step_cost = {}  # ms per step by batch size: a step's fixed cost is why time saved < passes saved
+    for b in (len(x), 16, 1):
+        best = float("inf")
+        for _ in range(3):
+            sync(device)
+            c = time.process_time() if device.type == "cpu" else time.perf_counter()
+            pgd_l2(model, x[:b], y[:b], loss="ce", early_stop=False, eps=eps, step_size=step_size, steps=20)
+            sync(device)
+            best = min(best, (time.process_time() if device.type == "cpu" else time.perf_counter()) - c)
+        step_cost[b] = 1e3 * best / 20
+    projected = {}
+    if with_basis:
+        early_exit.append(saved("dmmlib pgd_l2 (CE, all steps, off a 16-d basis)",
+                                "dmmlib pgd_l2 (CE, early stop, off a 16-d basis)"))
+        for mode in ("on", "off"):
+            projected[mode] = by[f"dmmlib pgd_l2 (CE, all steps, {mode} a 16-d basis)"]["min_s"] / by["dmmlib pgd_l2 (CE, all steps)"]["min_s"]
+        projected["basis_mib"] = len(x) * 784 * 16 * 4 / 2**20
+        projected.update(projection_apart(model, x, basis, device))
     return {"n_images": len(x), "eps": eps, "step_size": step_size, "steps": steps,
-            "agreement_early_stop_off": agree, "rows": rows}
+            "agreement_early_stop_off": agree, "rows": rows, "early_exit": early_exit, "step_ms_by_batch": step_cost,
+            "projected_step_cost": projected}
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -148,6 +215,7 @@ def main(argv: list[str] | None = None) -> dict:
     import torchattacks
 
     device = torch.device(args.device)
+    load = os.getloadavg()[0]
     repeats = args.repeats or (11 if args.full else 7)
     t0 = time.perf_counter()
     model, source = train_classifier(device, epochs=3)
@@ -172,7 +240,9 @@ def main(argv: list[str] | None = None) -> dict:
         "clock": "process CPU time" if device.type == "cpu" else "wall time",
         "configs": configs,
         "total_s": time.perf_counter() - t0,
-        "note": "interleaved repeats in one process; measured under CPU contention when others share the machine",
+        "load_average_1min_at_start": load,
+        "note": f"interleaved repeats in one process; 1-minute load average {load:.1f} at the start on "
+                f"{os.cpu_count()} cores (under contention, memory-bound work such as the projection suffers most)",
     }
     write_results(Path(args.out), result, markdown(result))
     print(markdown(result))
@@ -204,6 +274,28 @@ def markdown(r: dict) -> str:
                 f"| {row['attack']} | {row['min_s']:.3f} | {row['median_s']:.3f} | {row['median_wall_s']:.3f} | "
                 f"{row['speedup_vs_torchattacks']:.2f}x | {row['sample_forwards']} | {sr} | {ms} |"
             )
+        if c.get("projected_step_cost"):
+            pc = c["projected_step_cost"]
+            lines += ["", "Cost of a projected step (same passes, all steps; time relative to the unconstrained step; "
+                      f"target <= 1.3x): on the 16-d basis {pc['on']:.2f}x, off it {pc['off']:.2f}x. "
+                      f"The projection's arithmetic is small, but it reads the per-digit bases, {pc['basis_mib']:.1f} MiB, "
+                      "once per step (the code reads them once from memory and a second time from the cache, in chunks "
+                      "of 4 MiB): memory-bound work, which suffers most when other jobs share the caches and the memory "
+                      f"bus. Measured apart: a forward+backward pass {pc['forward_backward_ms']:.2f} ms, the projection "
+                      f"of its gradient alone (bases kept in the cache) {pc['projection_alone_ms']:.2f} ms, the two "
+                      f"alternating as in the attack {pc['both_alternating_ms']:.2f} ms "
+                      f"({pc['both_alternating_ms'] / pc['forward_backward_ms']:.2f}x)."]
+        for e in c.get("early_exit", []):
+            lines += ["", f"Early exit, {e['early']} against {e['full']}: {e['passes_saved_pct']:.1f} % of the "
+                      f"passes saved, {e['time_saved_pct']:.1f} % of the time saved."]
+        if c.get("step_ms_by_batch"):
+            sc = {int(k): v for k, v in c["step_ms_by_batch"].items()}
+            big = max(sc)
+            lines += ["", "Why time saved trails passes saved: a step has a fixed cost (the model's and the attack's "
+                      "per-call overhead) that does not shrink with the batch. One step (unconstrained, CE) takes "
+                      + ", ".join(f"{sc[b]:.2f} ms for {b} digit(s)" for b in sorted(sc, reverse=True))
+                      + f", i.e. {1e3 * sc[big] / big:.0f} us per digit at {big} but {1e3 * sc[1]:.0f} us for a lone digit: "
+                      "the last few digits of a batch cost almost a full step each."]
         lines += [
             "",
             f"Same perturbations with early stop off: max abs pixel difference {a['max_abs_pixel_diff']:.2e}, "

@@ -168,11 +168,15 @@ def test_why_linf_with_a_basis_is_refused():
     assert inside.max() < 0.9
 
 
-def test_projection_matches_dense_projector():
+@pytest.mark.parametrize("chunk_bytes", [None, 5 * 7 * N * 4])  # one call; chunks of 5, 5 and 2 samples
+def test_projection_matches_dense_projector(monkeypatch, chunk_bytes):
+    import dmmlib.attacks.pgd as pgd_module
     from dmmlib.attacks.pgd import basis_rows, project
 
+    if chunk_bytes is not None:
+        monkeypatch.setattr(pgd_module, "_CHUNK_BYTES", chunk_bytes)
     U = _basis(k=7)
-    v = torch.randn(B, N, generator=torch.Generator().manual_seed(4))
+    v = torch.randn(B + 2, N, generator=torch.Generator().manual_seed(4))[:B]
     P = U @ U.transpose(1, 2)
     on = (P @ v[:, :, None])[:, :, 0]
     torch.testing.assert_close(project(v, basis_rows(U), "on"), on, atol=1e-5, rtol=1e-5)
@@ -275,3 +279,43 @@ def test_bad_inputs_raise():
     with pytest.raises(ValueError, match="batch norm"):
         pgd_l2(_model(bn=True).train(), x, y, **kw)
     pgd_l2(_model(bn=True).eval(), x, y, **kw)  # eval mode is fine
+
+
+def test_active_subspace_compacts_lazily_and_projects_like_the_selected_rows():
+    from dmmlib.attacks.pgd import ActiveSubspace, basis_rows, project_direction
+
+    rows = basis_rows(_basis())
+    sub = ActiveSubspace(rows, "off")
+    active = torch.arange(B)
+    g = torch.Generator().manual_seed(5)
+    kept_rows = []
+    for keep in ([0, 1, 2, 4, 5, 6, 7, 8, 9, 10, 11], [1, 2, 3, 5, 6, 7, 8, 9], [0, 2, 4, 5, 6, 7], [1, 3]):
+        keep = torch.tensor(keep)
+        sub.keep(keep)
+        active = active[keep]
+        v = torch.randn(len(active), N, generator=g)
+        p, pn = sub.project_direction(v)
+        p_ref, pn_ref = project_direction(v, rows[active], "off")
+        torch.testing.assert_close(p, p_ref, atol=1e-6, rtol=1e-5)
+        torch.testing.assert_close(pn, pn_ref, atol=1e-6, rtol=1e-5)
+        kept_rows.append(sub.rows.shape[0])
+    # compacted only when fewer than 3/4 of the rows are active: 11/12 no, 8/12 yes, 6/8 no, 2/8 yes
+    assert kept_rows == [12, 8, 8, 2]
+
+
+@pytest.mark.parametrize("mode", ["on", "off"])
+def test_greedy_with_basis_matches_full_trajectories(mode):
+    """Early exit with a basis (lazily compacted rows) gives each sample the delta of its own
+    trajectory at its first success."""
+    model = _model()
+    x, y = _data()
+    U = _basis()
+    kw = dict(eps=3.0, step_size=0.25, loss="margin", basis=U, basis_mode=mode)
+    T = 30
+    r = pgd_l2(model, x, y, steps=T, early_stop=True, **kw)
+    assert r.success.sum() >= 3
+    for t in sorted(set(r.steps_used[r.success].tolist())):
+        full = pgd_l2(model, x, y, steps=t, early_stop=False, **kw) if t > 0 else None
+        for i in torch.nonzero(r.success & (r.steps_used == t)).flatten().tolist():
+            ref = torch.zeros_like(x[i]) if full is None else full.delta[i]
+            torch.testing.assert_close(r.delta[i], ref, atol=1e-5, rtol=1e-4)

@@ -8,7 +8,10 @@ size shapes the distance. FMN instead *minimises* the norm. Each step, per sampl
 1. margin ``m = z_y - max_{j != y} z_j`` at ``x + delta`` (targeted: ``max_{j != t} z_j - z_t``)
    and its gradient ``g``; with a basis, ``g`` is projected on or off span(U)
    (:func:`dmmlib.attacks.pgd.project_direction`, the code PGD uses);
-2. if ``x + delta`` is adversarial and ``||delta||`` is the smallest so far, keep it;
+2. at a sample's first adversarial point, bisect along the ray from x back to the boundary
+   (``bisect_steps`` forward passes without gradients: a first step far longer than the
+   distance then costs nothing); if ``x + delta`` is adversarial and ``||delta||`` is the
+   smallest so far, keep it;
 3. the radius ``eps``: adversarial -> ``min(eps (1 - gamma), best norm)`` (shrink);
    not adversarial after one was found -> ``eps (1 + gamma)`` (grow); none found yet ->
    no radius (``start="free"``, the default: plain normalised gradient steps, as DDN
@@ -19,18 +22,20 @@ size shapes the distance. FMN instead *minimises* the norm. Each step, per sampl
 
 ``alpha`` falls from ``step_size`` to ``min_step_size`` (default ``step_size / 100``) and
 ``gamma`` from ``gamma`` to ``gamma_final`` by cosine annealing over ``steps``, as in the
-paper and foolbox's ``L2FMNAttack``.
+paper and foolbox's ``L2FMNAttack``. The returned norm is that of the best adversarial point
+visited, so it approaches the minimal distance from above; the radius adapts, so the result
+depends little on ``step_size`` (tested: step sizes ten times apart, and linear models where
+the distance is known exactly, also within and orthogonal to a subspace).
 
-Why the free start (measured, ``benchmarks/results/minimal_norm.md``): on the MNIST MLP the
-linearised start leaves 2-10 % of the digits with no adversarial example after 100-300
-steps (digits classified by a small logit margin whose linear estimate of the distance is
-far too short: the radius stays pinned near it), and its median norm moves by 13 % between
-initial step sizes 0.25 and 3; the free start finds all of them, and its median moves by
-< 0.1 % without early exit (about 1 % with it). foolbox 3.3.4's ``L2FMNAttack`` never
-projects onto the radius (its ``project`` computes ``min(1, norms / norms)``), so it
-returns the best point of a plain gradient walk. The returned norm is that of the best adversarial point visited, so
-it approaches the minimal distance from above; ``eps`` adapts, so the result depends little
-on ``step_size`` (tested: two step sizes, and linear models where the distance is exact).
+Two departures from the paper, both decided by measurement (``benchmarks/bench_minimal_norm.py``,
+MNIST MLP, 200 digits, 100 steps): the paper's linearised start leaves some digits with no
+adversarial example (those classified by a small logit margin whose linear estimate of the
+distance is far too short: the radius stays pinned near it) and its median norm moves by
+about 13 % between initial step sizes 0.25 and 3, where the free start finds all of them and
+moves by < 0.2 %; and without the bisection a first step much longer than the distance (step
+size 1 at distances of 0.01) leaves the norm several times too large after 200 steps.
+foolbox 3.3.4's ``L2FMNAttack`` never projects onto its radius (its ``project`` computes
+``min(1, norms / norms)``): it returns the best point of a plain normalised-gradient walk.
 
 Early exit (per sample; a finished sample leaves the batch and costs no further passes):
 a sample adversarial at ``x`` (norm 0), and a sample whose best norm has improved by less
@@ -50,10 +55,11 @@ import torch
 from torch import Tensor
 
 from dmmlib.attacks.pgd import (
+    ActiveSubspace,
     basis_rows,
     check_labels,
     margin,
-    project_direction,
+    step_scale,
     reached,
     validate_basis,
     validate_inputs,
@@ -72,6 +78,7 @@ class MinimalNormResult(NamedTuple):
     - ``norm`` (B,): ``||delta||_2`` (L2 of [0,1]-scaled pixels); ``inf`` where none was found.
     - ``success`` (B,) bool: ``x_adv`` is misclassified (untargeted) / classified as the target.
     - ``passes`` (B,) int64: forward+backward passes spent on each sample.
+    - ``forward_only`` (B,) int64: forward passes without gradients (the bisection).
     """
 
     x_adv: Tensor
@@ -79,6 +86,7 @@ class MinimalNormResult(NamedTuple):
     norm: Tensor
     success: Tensor
     passes: Tensor
+    forward_only: Tensor
 
 
 def fmn_l2(
@@ -95,6 +103,7 @@ def fmn_l2(
     basis: Tensor | None = None,
     basis_mode: str | None = None,
     start: str = "free",
+    bisect_steps: int = 10,
     early_stop: bool = True,
     rtol: float = 1e-3,
     patience: int = 10,
@@ -115,14 +124,17 @@ def fmn_l2(
         start: the radius before the first adversarial point: "free" (none: plain normalised
             gradient steps, as DDN starts; the default) or "linear" (the paper's linearised
             distance to the boundary, see the module docstring).
+        bisect_steps: forward passes (no gradients) of a bisection along the ray from x to
+            a sample's first adversarial point, back to the boundary (>= 0; 0: none).
         early_stop: let a sample leave the batch when it is done (see the module docstring):
             adversarial at x, or its best norm improved by less than ``rtol`` (in [0, 1))
             over the last ``patience`` (>= 1) steps.
 
     Returns:
-        :class:`MinimalNormResult` (x_adv, delta, norm, success, passes) on ``x``'s device.
+        :class:`MinimalNormResult` (x_adv, delta, norm, success, passes, forward_only) on ``x``'s device.
     """
-    _validate(model, x, y, steps, step_size, min_step_size, gamma, gamma_final, basis, basis_mode, start, rtol, patience)
+    _validate(model, x, y, steps, step_size, min_step_size, gamma, gamma_final, basis, basis_mode, start,
+              rtol, patience, bisect_steps)
     min_step_size = step_size / 100 if min_step_size is None else min_step_size
     x = x.detach()
     y = y.detach().long().to(x.device)
@@ -133,11 +145,12 @@ def fmn_l2(
     best_delta = torch.zeros_like(xf)
     best_norm = torch.full((B,), math.inf, device=dev, dtype=dt)
     passes = torch.zeros(B, dtype=torch.long, device=dev)
+    forward_only = torch.zeros(B, dtype=torch.long, device=dev)
 
     # the active samples, compacted as they leave: a = "active"
     idx = torch.arange(B, device=dev)
     xa, ya = xf, y
-    ra = None if basis is None else basis_rows(basis.detach().to(x))
+    ra = None if basis is None else ActiveSubspace(basis_rows(basis.detach().to(x)), basis_mode)
     da = torch.zeros_like(xf)
     ba, bna = torch.zeros_like(xf), best_norm.clone()  # best delta and norm of the active samples
     eps = torch.full((B,), math.inf, device=dev, dtype=dt)
@@ -162,13 +175,23 @@ def fmn_l2(
         with torch.no_grad():
             adv = reached(logits.detach(), ya, targeted)
             dn = da.norm(dim=1)
+            new = adv & ~found & (dn > 0)
+            if bisect_steps and new.any():
+                # the first adversarial point of a sample: back along its ray to the boundary
+                rows = new.nonzero().squeeze(1)
+                d0 = da.index_select(0, rows)
+                d0 = d0 * _bisect(model, xa.index_select(0, rows), d0, ya.index_select(0, rows), targeted,
+                                  bisect_steps, shape)[:, None]
+                da.index_copy_(0, rows, d0)
+                dn.index_copy_(0, rows, d0.norm(dim=1))
+                forward_only[idx.index_select(0, rows)] += bisect_steps
             better = adv & (dn <= bna)
             bna = torch.where(better, dn, bna)
             ba = torch.where(better[:, None], da, ba)
             found = found | adv
 
             if ra is not None:
-                gp, gn = project_direction(g, ra, basis_mode)
+                gp, gn = ra.project_direction(g)
                 gn = gn[:, 0]
             else:
                 gp, gn = g, g.norm(dim=1)
@@ -184,7 +207,7 @@ def fmn_l2(
             eps = torch.minimum(eps, worst)
 
             # 4. the step, the eps-ball, the box
-            da = da - gp * (alpha / (gn + _TINY))[:, None]
+            da = da - gp * step_scale(alpha, gn)[:, None]
             da = da * (eps / (da.norm(dim=1) + _TINY)).clamp(max=1.0)[:, None]
             da = (xa + da).clamp_(0.0, 1.0).sub_(xa)
 
@@ -207,20 +230,35 @@ def fmn_l2(
                 idx, xa, ya, da, ba, bna, eps, worst, ref_norm, ref_step, found = (
                     v.index_select(0, keep) for v in (idx, xa, ya, da, ba, bna, eps, worst, ref_norm, ref_step, found)
                 )
-                ra = None if ra is None else ra.index_select(0, keep)
+                if ra is not None:
+                    ra.keep(keep)
     if idx.numel() > 0:
         best_delta.index_copy_(0, idx, ba)
         best_norm.index_copy_(0, idx, bna)
 
     success = torch.isfinite(best_norm)
     delta = best_delta.view_as(x)
-    return MinimalNormResult(x + delta, delta, best_norm, success, passes)
+    return MinimalNormResult(x + delta, delta, best_norm, success, passes, forward_only)
+
+
+def _bisect(model, x: Tensor, d: Tensor, y: Tensor, targeted: bool, steps: int, shape) -> Tensor:
+    """For x, d (r, n) with x + d adversarial: the smallest t in (0, 1] (to 2^-steps) found
+    by bisection with x + t d adversarial, (r,). ``steps`` forward passes, no gradients."""
+    lo = torch.zeros(d.shape[0], device=d.device, dtype=d.dtype)
+    hi = torch.ones_like(lo)
+    for _ in range(steps):
+        mid = (lo + hi) / 2
+        a = reached(as_logits(model, (x + d * mid[:, None]).view(-1, *shape)), y, targeted)
+        hi = torch.where(a, mid, hi)
+        lo = torch.where(a, lo, mid)
+    return hi
 
 
 # -- validation -----------------------------------------------------------------------------
 
 
-def _validate(model, x, y, steps, step_size, min_step_size, gamma, gamma_final, basis, basis_mode, start, rtol, patience):
+def _validate(model, x, y, steps, step_size, min_step_size, gamma, gamma_final, basis, basis_mode, start,
+              rtol, patience, bisect_steps):
     validate_inputs(model, x, y)
     if start not in STARTS:
         raise ValueError(f"start must be one of {STARTS}, got {start!r}")
@@ -234,6 +272,8 @@ def _validate(model, x, y, steps, step_size, min_step_size, gamma, gamma_final, 
 
     if not isinstance(steps, int) or isinstance(steps, bool) or steps < 1:
         raise ValueError(f"steps must be an int >= 1, got {steps!r}")
+    if not isinstance(bisect_steps, int) or isinstance(bisect_steps, bool) or not 0 <= bisect_steps <= 60:
+        raise ValueError(f"bisect_steps must be an int in [0, 60], got {bisect_steps!r}")
     if not isinstance(patience, int) or isinstance(patience, bool) or patience < 1:
         raise ValueError(f"patience must be an int >= 1, got {patience!r}")
     number("step_size", step_size, 0, math.inf)

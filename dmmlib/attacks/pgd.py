@@ -101,7 +101,8 @@ def pgd(
     steps_used = torch.full((B,), steps, dtype=torch.long, device=x.device)
     idx = torch.arange(B, device=x.device)
     delta = delta.reshape(B, -1)  # the loop works on flat (b, n) views
-    xa, ya, da, Ua = x.reshape(B, -1), y, delta.clone(), rows
+    xa, ya, da = x.reshape(B, -1), y, delta.clone()
+    Ua = None if rows is None else ActiveSubspace(rows, basis_mode)
     for t in range(steps):
         da.requires_grad_(True)
         with torch.enable_grad():
@@ -122,7 +123,8 @@ def pgd(
                     if keep.numel() == 0:
                         break
                     idx, xa, ya = idx.index_select(0, keep), xa.index_select(0, keep), ya.index_select(0, keep)
-                    Ua = None if Ua is None else Ua.index_select(0, keep)
+                    if Ua is not None:
+                        Ua.keep(keep)
                     logits = logits.index_select(0, keep)
             objective = _objective(logits, ya, loss, targeted)
             g = torch.autograd.grad(objective, da)[0]
@@ -147,15 +149,15 @@ pgd_linf = partial(pgd, norm="linf")
 # -- one step -----------------------------------------------------------------------------
 
 
-def _step(x, delta, g, norm, eps, step_size, rows, basis_mode):
+def _step(x, delta, g, norm, eps, step_size, sub, basis_mode):
     """Flat x, delta, g (b, n) -> the next delta (b, n): inside the eps-ball, x + delta in [0, 1].
-    ``rows``: the basis as :func:`basis_rows` lays it out, (b, k, n), or None."""
-    if rows is not None:
-        g, gnorm = project_direction(g, rows, basis_mode)
-    else:
-        gnorm = g.norm(dim=1, keepdim=True)
+    ``sub``: the :class:`ActiveSubspace` of the active samples, or None."""
     if norm == "l2":
-        delta = delta.add_(g * (step_size / (gnorm + _TINY)))
+        if sub is not None:
+            g, gnorm = sub.project_direction(g)
+            delta = delta.addcmul_(g, step_scale(step_size, gnorm))
+        else:
+            delta = delta.addcmul_(g, step_size / (g.norm(dim=1, keepdim=True) + _TINY))
     else:
         delta = delta.add_(g.sign_().mul_(step_size))
     delta = _project_ball(delta, norm, eps)
@@ -168,23 +170,74 @@ def basis_rows(basis: Tensor) -> Tensor:
     return basis.transpose(1, 2).contiguous()
 
 
+_CHUNK_BYTES = 4 << 20  # CPU: project in chunks of ~4 MiB of basis, read twice while still in cache
+
+
 def project(v: Tensor, rows: Tensor, mode: str) -> Tensor:
-    """v (b, n), rows (b, k, n) from :func:`basis_rows` -> U U^T v ("on") or v - U U^T v ("off"), (b, n)."""
-    # row-vector form (v^T U) U^T, reading the contiguous (k, n) rows twice: on a CPU
-    # 3.5x faster than bmm with the (n, k) layout and its transposed view
-    on = torch.bmm(torch.bmm(v.unsqueeze(1), rows.transpose(1, 2)), rows).squeeze(1)
-    return on if mode == "on" else v.sub(on)
+    """v (b, n), rows (b, k, n) from :func:`basis_rows` -> U U^T v ("on") or v - U U^T v ("off"), (b, n).
+
+    Row-vector form: ``c = v^T U`` then ``c U^T``, reading the contiguous (k, n) rows twice.
+    The work is memory-bound (the basis, 50 kB per MNIST image at k = 16, is read twice;
+    the arithmetic is tiny), so on a CPU it runs in chunks of samples whose basis fits in
+    the cache (~4 MiB): the second read then comes from the cache (measured 25 % faster on
+    MNIST with 256 images under load). On a GPU, one batched call."""
+    if rows.device.type != "cpu" or rows.element_size() * rows[0].numel() * v.shape[0] <= _CHUNK_BYTES:
+        return _project_chunk(v, rows, mode)
+    step = max(1, _CHUNK_BYTES // (rows.element_size() * rows[0].numel()))
+    out = torch.empty_like(v)
+    for i in range(0, v.shape[0], step):
+        out[i : i + step] = _project_chunk(v[i : i + step], rows[i : i + step], mode)
+    return out
+
+
+def _project_chunk(v: Tensor, rows: Tensor, mode: str) -> Tensor:
+    c = torch.bmm(v.unsqueeze(1), rows.transpose(1, 2))  # (b, 1, k) coordinates
+    if mode == "on":
+        return torch.bmm(c, rows).squeeze(1)
+    return torch.baddbmm(v.unsqueeze(1), c, rows, alpha=-1).squeeze(1)
 
 
 def project_direction(g: Tensor, rows: Tensor, mode: str) -> tuple[Tensor, Tensor]:
     """A gradient g (b, n) projected on or off span(rows) (see :func:`project`), and the
     projection's norm (b, 1). A projection that leaves only rounding noise (norm < 1e-6 of
-    ``||g||``) is no direction: it is returned as zeros, with norm 0."""
+    ``||g||``) is no direction: its norm is returned as 0 (scale steps with :func:`step_scale`)."""
     full = g.norm(dim=1, keepdim=True)
     p = project(g, rows, mode)
     pn = p.norm(dim=1, keepdim=True)
-    keep = pn > 1e-6 * full
-    return p.mul_(keep), pn.mul_(keep)
+    return p, torch.where(pn > 1e-6 * full, pn, torch.zeros_like(pn))
+
+
+def step_scale(length, norm: Tensor) -> Tensor:
+    """``length / norm`` where ``norm > 0``, else 0 (no direction, no step); same shape as norm."""
+    return torch.where(norm > 0, length / norm.clamp_min(_TINY), torch.zeros_like(norm))
+
+
+class ActiveSubspace:
+    """The basis rows (from :func:`basis_rows`) of the samples still in an attack's batch.
+
+    When samples leave, copying the (b, k, n) rows costs as much as a projection (the work
+    is memory-bound), so the rows are compacted lazily: finished samples' rows stay until
+    fewer than 3/4 of them are active, and meanwhile the projection runs over all rows
+    (zeros for the finished ones)."""
+
+    def __init__(self, rows: Tensor, mode: str):
+        self.rows, self.mode = rows, mode
+        self.pos = None  # positions of the active samples in self.rows; None: all of them
+
+    def keep(self, keep: Tensor) -> None:
+        """Keep the active samples at indices ``keep`` (into the current active order)."""
+        self.pos = keep if self.pos is None else self.pos.index_select(0, keep)
+        if self.pos.numel() < 0.75 * self.rows.shape[0]:
+            self.rows, self.pos = self.rows.index_select(0, self.pos), None
+
+    def project_direction(self, g: Tensor) -> tuple[Tensor, Tensor]:
+        """:func:`project_direction` of g (b_active, n) on or off the active samples' spans."""
+        if self.pos is None:
+            return project_direction(g, self.rows, self.mode)
+        full = g.new_zeros(self.rows.shape[0], g.shape[1])
+        full.index_copy_(0, self.pos, g)
+        p, pn = project_direction(full, self.rows, self.mode)
+        return p.index_select(0, self.pos), pn.index_select(0, self.pos)
 
 
 def _project_ball(delta: Tensor, norm: str, eps: float) -> Tensor:

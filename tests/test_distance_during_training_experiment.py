@@ -1,0 +1,89 @@
+"""Kernels of the chapter distance_during_training: checkpoints, one measurement, a measured run."""
+import math
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from dmmlib.chapters.distance_during_training import experiment as ex
+from dmmlib.subspaces import random_subspace
+
+
+def test_log_checkpoints():
+    c = ex.log_checkpoints(1000, 8)
+    assert c[0] == 0 and c[-1] == 1000 and c[1] == 1
+    assert all(b > a for a, b in zip(c, c[1:]))
+    assert len(c) <= 8
+    assert ex.log_checkpoints(3, 10) == [0, 1, 2, 3]
+    with pytest.raises(ValueError):
+        ex.log_checkpoints(0, 5)
+
+
+def _linear(n_in=6, seed=0):
+    torch.manual_seed(seed)
+    return nn.Sequential(nn.Flatten(), nn.Linear(n_in, 2))
+
+
+def test_measure_on_a_linear_model_is_exact():
+    model = _linear()
+    x = torch.rand(5, 6)
+    basis = random_subspace(6, 2, batch=5, generator=torch.Generator().manual_seed(1))
+    rand = random_subspace(6, 2, generator=torch.Generator().manual_seed(2))
+    out = ex.measure(model, x, basis, rand, x, torch.zeros(5, dtype=torch.long), max_iter=10, candidates=1)
+    w, b = model[1].weight.detach(), model[1].bias.detach()
+    dw, db = w[1] - w[0], b[1] - b[0]
+    exact = ((x @ dw + db).abs() / dw.norm()).numpy()
+    assert np.allclose(out["distance"], exact, rtol=1e-3, atol=1e-5)
+    assert out["converged"].all()
+    # the perturbation is along dw: its tangent part is |P_T dw| / |dw| of its length
+    on_share = torch.bmm(dw.expand(5, 1, 6), basis).squeeze(1).norm(dim=1) / dw.norm()
+    assert np.allclose(out["r_on"], exact * on_share.numpy(), rtol=1e-3, atol=1e-5)
+    assert np.allclose(np.hypot(out["r_on"], out["r_off"]), out["distance"], rtol=1e-4)
+    # the margin gradient is +-dw too, so its tangent fraction is the same share
+    assert np.allclose(out["g_tan"], on_share.numpy(), rtol=1e-4)
+    assert np.allclose(out["g_rand"], (rand.T @ dw).norm().item() / dw.norm().item(), rtol=1e-4)
+    assert 0 <= out["accuracy"] <= 1
+
+
+def test_train_measured_is_seeded_and_records_every_checkpoint():
+    x = torch.rand(40, 1, 28, 28)
+    y = torch.randint(0, 10, (40,))
+    basis = random_subspace(784, 4, batch=3, generator=torch.Generator().manual_seed(0))
+    rand = random_subspace(784, 4, generator=torch.Generator().manual_seed(1))
+
+    def run(seed):
+        torch.manual_seed(seed)
+        model = ex.build_model("mnist")
+        fn = lambda m: ex.measure(m, x[:3], basis, rand, x[:10], y[:10], max_iter=20, candidates=3)  # noqa: E731
+        return ex.train_measured(model, x, y, epochs=3, lr=0.05, optimizer="sgd", momentum=0.0, weight_decay=0.0,
+                                 batch_size=8, seed=seed, checkpoints=5, measure_fn=fn, progress=False)
+
+    a, b = run(0), run(0)
+    assert list(a["steps"]) == ex.log_checkpoints(15, 5)
+    assert a["total_steps"] == 15 and a["steps_per_epoch"] == 5
+    assert a["distance"].shape == (len(a["steps"]), 3)
+    assert np.array_equal(a["distance"], b["distance"])
+    assert math.isnan(a["train_loss"][0]) and np.isfinite(a["train_loss"][1:]).all()
+    c = ex.curves(a)
+    assert c["distance"].shape == a["steps"].shape and np.all(c["success"] <= 1)
+
+
+def test_bad_knobs_raise_before_work():
+    from dmmlib import params
+
+    P = dict(params.resolve("distance_during_training", "smoke"))
+    with pytest.raises(ValueError, match="alt_optimizer"):
+        ex.check_params({**P, "mnist_alt_optimizer": "rmsprop"})
+    with pytest.raises(ValueError, match="cifar_arch"):
+        ex.check_params({**P, "cifar_arch": "vgg"})
+    with pytest.raises(params.ParameterError):
+        params.resolve("distance_during_training", "smoke", seeds=0)
+
+
+def test_resnet50_for_paper_profile():
+    from dmmlib import params
+
+    assert params.resolve("distance_during_training", "paper")["cifar_arch"] == "resnet50"
+    model = ex.build_model("cifar", "resnet50")
+    assert model.fc.out_features == 10

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import tempfile
 import time
@@ -83,10 +84,11 @@ def compare(results: dict[int, dict], names: list[str]) -> tuple[list[dict], lis
 
 
 def markdown(rows, differ, failed, counts, profile, names, seconds) -> str:
+    machine = re.sub(r", \d+ thread\(s\)$", "", hardware())  # this process's own thread count is irrelevant
     lines = ["### Verdicts with 1 and 2 threads", "",
              f"Every claim of {len(names)} chapter(s) (profile `{profile}`), each run afresh (models retrained) "
              f"with {' and with '.join(str(t) for t in counts)} torch thread(s), one run after the other; "
-             f"{seconds / 60:.0f} min in all on {hardware()}; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.", ""]
+             f"{seconds / 60:.0f} min in all on {machine}; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.", ""]
     if differ:
         lines += [f"**{len(differ)} verdict(s) differ**: " + ", ".join(f"`{d}`" for d in differ) + ".", ""]
     elif rows:

@@ -160,11 +160,23 @@ _UNWRITABLE_WARNED: list[str] = []
 
 
 def _warn(message: str) -> None:
-    """A warning shown in the notebook and, for runs under papermill, in the terminal too."""
+    """A warning shown in the notebook and in the terminal: under ``tools/book.py`` (which sets
+    ``DMM_WARNINGS_FILE``) appended to that file, which the tool prints after the chapter ran;
+    otherwise printed to the process's original stderr."""
     import sys
 
     warnings.warn(message, stacklevel=3)
-    print(f"[dmmlib] warning: {message}", file=sys.__stderr__, flush=True)
+    line = f"[dmmlib] warning: {message}"
+    target = os.environ.get("DMM_WARNINGS_FILE")
+    if target:
+        try:
+            with open(target, "a") as f:
+                f.write(line + "\n")
+            return
+        except OSError:
+            pass
+    if sys.__stderr__ is not None:
+        print(line, file=sys.__stderr__, flush=True)
 
 
 _MISSING = object()

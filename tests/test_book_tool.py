@@ -71,6 +71,7 @@ def test_toc_is_read_as_yaml(tiny):
     assert tiny.chapter_names() == ["tiny"]
 
 
+@pytest.mark.slow  # executes the tiny chapter with papermill (seconds each)
 def test_executes_glues_and_skips_when_up_to_date(tiny):
     ran = tiny.execute(["tiny"], "smoke", {"n": 5})
     assert set(ran) == {"tiny"}
@@ -84,6 +85,7 @@ def test_executes_glues_and_skips_when_up_to_date(tiny):
     assert set(tiny.execute(["tiny"], "smoke", {"n": 6})) == {"tiny"}, "changed source must re-run"
 
 
+@pytest.mark.slow  # executes the tiny chapter with papermill (seconds each)
 def test_changed_data_reruns(tiny, tmp_path):
     data = tmp_path / "data"
     tiny.execute(["tiny"], "smoke", {})
@@ -92,6 +94,7 @@ def test_changed_data_reruns(tiny, tmp_path):
     assert set(tiny.execute(["tiny"], "smoke", {})) == {"tiny"}, "changed data must re-run"
 
 
+@pytest.mark.slow  # executes the tiny chapter with papermill (seconds each)
 def test_build_keeps_the_parameters_of_the_last_chapter_run(tiny, monkeypatch):
     """make chapter ... PARAMS=... then make book: the chapter is not re-run with the defaults."""
     monkeypatch.setattr(book.Book, "stage", lambda self, profile: None)  # no Sphinx here
@@ -110,6 +113,7 @@ def test_build_keeps_the_parameters_of_the_last_chapter_run(tiny, monkeypatch):
     assert ran == [{"n": 7}, {}] and read_glued(tiny.executed_path("tiny", "smoke"))["square"] == 4
 
 
+@pytest.mark.slow  # executes the tiny chapter with papermill (seconds each)
 def test_page_says_which_parameters_it_ran_with(tiny):
     tiny.execute(["tiny"], "smoke", {"n": 5, "digits": [1, 7]})
     nb = json.loads(book.for_static_site(tiny.executed_path("tiny", "smoke").read_bytes(),
@@ -151,10 +155,12 @@ def test_cost_guard_allows_moderate_values_and_refuses_large_ones(monkeypatch):
         book.cost_check("costly", "quick", {"n_images": {"mnist": 1000, "cifar10": 16}})
 
 
+@pytest.mark.slow  # executes the tiny chapter with papermill (seconds each)
 def test_forced_costly_run_executes(tiny):
     assert set(tiny.execute(["tiny"], "smoke", {"seeds": 100}, force=True)) == {"tiny"}
 
 
+@pytest.mark.slow  # executes the tiny chapter with papermill (seconds each)
 def test_failing_chapter_leaves_the_previous_output(tiny):
     import papermill
 
@@ -181,6 +187,7 @@ def test_stale_temporary_folders_are_removed(tiny):
     assert removed == [dead] and live.exists() and fresh.exists()
 
 
+@pytest.mark.slow  # executes the tiny chapter with papermill (seconds each)
 def test_sigterm_is_handled_like_ctrl_c(tiny, tmp_path):
     """SIGTERM during a run: exit 130, no temporary folder left, the previous output kept."""
     tiny.execute(["tiny"], "smoke", {})
@@ -228,6 +235,7 @@ def test_ledger_follows_the_glued_claims(tiny, tmp_path):
     assert "No chapter has recorded claims" in book.ledger([empty])
 
 
+@pytest.mark.slow  # executes the tiny chapter with papermill (seconds each)
 def test_ledger_reads_a_real_executed_chapter(tiny):
     page = CHAPTER + """
 ```{code-cell} ipython3
@@ -258,6 +266,7 @@ def test_command_line_reports_bad_parameters(tiny, capsys):
     assert "FORCE=1" in capsys.readouterr().err
 
 
+@pytest.mark.slow  # executes the tiny chapter with papermill (seconds each)
 def test_command_line_params_with_blanks(tiny, capsys):
     assert book.main(["execute", "--chapter", "tiny", "--profile", "smoke", "--params", "digits=[1, 7]; n=3"],
                      book=tiny) == 0
@@ -269,3 +278,23 @@ def test_command_line_params_with_blanks(tiny, capsys):
 def test_smoke_site_goes_to_its_own_folder(tiny):
     assert tiny.default_output("quick") == tiny.root
     assert tiny.default_output("smoke") == tiny.root / "_build" / "smoke"
+
+
+def test_thread_verdict_check_lists_differing_verdicts():
+    sys.path.insert(0, str(book.ROOT / "benchmarks"))
+    import bench_thread_verdicts as tv
+
+    def c(value):
+        return claim("ch.x", "x is large", source="s", scale="quick", ours=Estimate(value, value - 0.1, value + 0.1, 3),
+                     criterion=Criterion(">", 1.0))
+
+    same = {1: {"ch": {"ch.x": c(2.0)}}, 2: {"ch": {"ch.x": c(2.05)}}}
+    rows, differ, failed = tv.compare(same, ["ch"])
+    assert differ == [] and failed == [] and rows[0]["same"]
+    flips = {1: {"ch": {"ch.x": c(2.0)}}, 2: {"ch": {"ch.x": c(0.5)}}}
+    rows, differ, failed = tv.compare(flips, ["ch"])
+    assert differ == ["ch.x"]
+    text = tv.markdown(rows, differ, failed, [1, 2], "quick", ["ch"], 60.0)
+    assert "1 verdict(s) differ" in text and "supports: 2.00 [1.90, 2.10]" in text and "contradicts" in text
+    _, _, failed = tv.compare({1: {"ch": "RuntimeError: boom"}, 2: {"ch": {}}}, ["ch"])
+    assert failed == ["ch (1 thread(s)): RuntimeError: boom"]

@@ -193,6 +193,8 @@ class Book:
             jupytext.write(jupytext.read(self.chapters / f"{name}.md"), source)
             env_before = os.environ.get("TQDM_DISABLE")
             os.environ["TQDM_DISABLE"] = "1"  # no widget progress bars in the pages; papermill shows progress
+            warnings_file = Path(tmp) / "warnings.txt"  # dmmlib.cache writes its warnings there
+            os.environ["DMM_WARNINGS_FILE"] = str(warnings_file)
             start = time.perf_counter()
             try:
                 papermill.execute_notebook(
@@ -202,10 +204,14 @@ class Book:
                     extra_arguments=KERNEL_ARGS,
                 )
             finally:
+                os.environ.pop("DMM_WARNINGS_FILE", None)
                 if env_before is None:
                     os.environ.pop("TQDM_DISABLE", None)
                 else:
                     os.environ["TQDM_DISABLE"] = env_before
+                if warnings_file.exists():
+                    for line in warnings_file.read_text().splitlines():
+                        print(f"[book] {name}: {line}", file=sys.stderr, flush=True)
             seconds = time.perf_counter() - start
             os.replace(target, out)
         return seconds
@@ -410,11 +416,13 @@ _EXTERNAL_LINK = re.compile(r"<link\b[^>]*\bhref\s*=\s*[\"']https?://[^>]*>", re
 def run_note(record: dict) -> str:
     """The Markdown note a page carries about the run it shows."""
     over = record.get("overrides") or {}
+    threads = record.get("threads", "?")
+    threads = f"{threads} torch thread{'' if threads == 1 else 's'}"
     with_ = (f"with `{describe(over)}` (the rest: the profile's values)" if over
              else "with the profile's values")
     return (f"```{{admonition}} This run\n:class: note\n"
             f"Executed with profile `{record.get('profile', '?')}` {with_}, in {record.get('seconds', 0):.0f} s "
-            f"on {record.get('threads', '?')} threads, finished {record.get('finished', '?')}.\n```\n")
+            f"on {threads}, finished {record.get('finished', '?')}.\n```\n")
 
 
 def for_static_site(data: bytes, record: dict | None = None) -> bytes:

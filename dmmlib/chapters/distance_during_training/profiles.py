@@ -95,5 +95,5 @@ RANGES = {
     "cifar_images": (2, 10000),
     "accuracy_images": (10, 10000),
     "deepfool_max_iter": (1, 1000),
-    "deepfool_candidates": (1, 9),
+    "deepfool_candidates": (1, 1000),
 }

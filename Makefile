@@ -23,7 +23,7 @@ ifeq ($(origin DMM_DATA), undefined)
 endif
 export DMM_CACHE ?= $(CURDIR)/.cache
 
-.PHONY: book chapter test bench jupyter clean clean-cache lock help
+.PHONY: book chapter test bench jupyter dry-run clean clean-cache lock help
 
 help:
 	@echo "make book [PROFILE=quick] [DEFAULTS=1]"
@@ -36,7 +36,10 @@ help:
 	@echo "make test                      run the test suite"
 	@echo "make bench                     run the benchmarks (tables for the reproducibility page; includes the"
 	@echo "                               1- vs 2-thread verdict check, about twice a cold quick book)"
-	@echo "make jupyter                   open the chapters in JupyterLab (widgets)"
+	@echo "make jupyter                   open the chapters in JupyterLab on 127.0.0.1 (widgets; .md opens as a notebook)"
+	@echo "make dry-run [NAME=x]          the paper profile at full size with its loops cut to 1-2 iterations, on the CPU:"
+	@echo "                               crashes, peak memory and a cost estimate (also: PROFILE=paper DRY_RUN=1 with"
+	@echo "                               make book or make chapter)"
 	@echo "make clean-cache               drop trained models and cached results"
 
 $(VENV)/.installed: pyproject.toml requirements-lock.txt
@@ -56,11 +59,22 @@ $(MATHJAX):
 	rm -rf .mathjax.tmp
 
 book: $(VENV)/.installed $(MATHJAX)
+ifdef DRY_RUN
+	$(PY) tools/dry_run.py
+else
 	$(PY) tools/book.py build --profile $(PROFILE) $(if $(DEFAULTS),--defaults)
+endif
 
 chapter: $(VENV)/.installed
 	@test -n "$(NAME)" || { echo "usage: make chapter NAME=<chapter> [PROFILE=quick] [PARAMS='k=v; k2=v2'] [FORCE=1]"; $(PY) tools/book.py list; exit 2; }
+ifdef DRY_RUN
+	$(PY) tools/dry_run.py --chapter $(NAME)
+else
 	$(PY) tools/book.py execute --chapter $(NAME) --profile $(PROFILE) --params "$$PARAMS" $(if $(FORCE),--force)
+endif
+
+dry-run: $(VENV)/.installed
+	$(PY) tools/dry_run.py $(if $(NAME),--chapter $(NAME))
 
 test: $(VENV)/.installed $(MATHJAX)
 	$(PY) -m pytest -q
@@ -68,9 +82,15 @@ test: $(VENV)/.installed $(MATHJAX)
 bench: $(VENV)/.installed $(MATHJAX)
 	for script in benchmarks/bench_*.py; do $(PY) $$script || exit 1; done
 
-jupyter: $(VENV)/.installed
-	$(PY) -m pip install --quiet -c requirements-lock.txt jupyterlab
-	$(VENV)/bin/jupyter lab book/chapters
+# JupyterLab from the venv, on this machine only (127.0.0.1, with a token), opening a chapter's
+# .md as a notebook (jupytext's viewer) by default.
+LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings/overrides.json
+$(LAB_SETTINGS): $(VENV)/.installed
+	mkdir -p $(dir $@)
+	echo '{"@jupyterlab/docmanager-extension:plugin": {"defaultViewers": {"markdown": "Jupytext Notebook", "myst": "Jupytext Notebook"}}}' > $@
+
+jupyter: $(VENV)/.installed $(LAB_SETTINGS)
+	$(VENV)/bin/jupyter lab --ip=127.0.0.1 --no-browser $(if $(filter 0,$(shell id -u)),--allow-root) book/chapters
 
 lock:
 	$(PY) -m pip freeze --exclude-editable | grep -v '^-e' > requirements-lock.txt

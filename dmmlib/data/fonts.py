@@ -28,6 +28,7 @@ from __future__ import annotations
 import functools
 import math
 import os
+import warnings
 from typing import NamedTuple
 
 import numpy as np
@@ -192,8 +193,11 @@ def tangent(decoder: FontsDecoder, font: Tensor, letter: Tensor, params: Tensor)
     for i in range(params.shape[1]):
         e = torch.zeros_like(params)
         e[:, i] = 1
-        with torch.no_grad():
-            cols.append(torch.func.jvp(lambda a: decoder(font, letter, a, sampler="gather"), (params,), (e,))[1].reshape(len(params), -1))
+        with torch.no_grad(), warnings.catch_warnings():
+            # torch's forward-AD decompositions use torch.jit.script on first use and warn about it
+            warnings.filterwarnings("ignore", message=".*torch.jit.script.*", category=FutureWarning)
+            out = torch.func.jvp(lambda a: decoder(font, letter, a, sampler="gather"), (params,), (e,))[1]
+        cols.append(out.reshape(len(params), -1))
     return torch.stack(cols, 2)
 
 

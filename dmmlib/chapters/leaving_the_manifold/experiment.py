@@ -1,7 +1,7 @@
 """The chapter's experiments, per seed, cached.
 
-- :func:`fonts_study` (FONTS, known manifold): a clean and an on-manifold adversarially
-  trained classifier; test accuracy and on-manifold robust accuracy of both; for the clean
+- :func:`fonts_study` (FONTS, known manifold): a clean, an on-manifold adversarially trained
+  and a randomly augmented classifier; test accuracy and on-manifold robust accuracy of each; for the clean
   one, L-inf PGD adversarial examples (early stop), on-manifold adversarial examples (search
   in z) and random perturbations of the PGD perturbation's L2 norm, their distances to the
   manifold (:func:`projection.project_fonts`) and the share of each perturbation off the
@@ -21,7 +21,7 @@ import torch
 
 from dmmlib.attacks.pgd import pgd
 from dmmlib.cache import cached
-from dmmlib.chapters.leaving_the_manifold.on_manifold import attack_z, train_fonts_classifier
+from dmmlib.chapters.leaving_the_manifold.on_manifold import ARMS, attack_z, train_fonts_classifier
 from dmmlib.chapters.leaving_the_manifold.projection import (
     angle_to_subspace,
     knn_distance,
@@ -48,17 +48,18 @@ def _sub(P: Mapping[str, Any], keys) -> dict:
 
 
 def fonts_classifier(P: Mapping[str, Any], seed: int, arm: str) -> MnistMLP:
-    """The FONTS classifier of ``seed``: ``arm`` "clean" or "on_manifold" (adversarial training)."""
-    if arm not in ("clean", "on_manifold"):
-        raise ValueError(f"arm must be 'clean' or 'on_manifold', got {arm!r}")
+    """The FONTS classifier of ``seed``: ``arm`` "clean", "on_manifold" (on-manifold adversarial
+    training) or "random_aug" (the same with random instead of adversarial codes)."""
+    if arm not in ARMS:
+        raise ValueError(f"arm must be one of {ARMS}, got {arm!r}")
     adv_steps = P["adv_steps"] if arm == "on_manifold" else 0
-    cfg = {**_sub(P, TRAIN_KEYS), "adv_steps": adv_steps, "seed": seed}
+    cfg = {**_sub(P, TRAIN_KEYS), "arm": arm, "adv_steps": adv_steps, "seed": seed}
 
     def train() -> dict:
         dec = FontsDecoder(P["n_fonts"])
         data = make_fonts(P["n_train"], seed=seed, decoder=dec)
         model = train_fonts_classifier(dec, data, epochs=P["epochs"], lr=P["lr"], batch_size=P["batch_size"],
-                                       seed=seed, adv_steps=adv_steps, z_step=P["z_step"])
+                                       seed=seed, arm=arm, adv_steps=adv_steps, z_step=P["z_step"])
         return model.state_dict()
 
     model = MnistMLP()
@@ -78,7 +79,7 @@ def _fonts_study(P, seed: int) -> dict:
     test = make_fonts(P["n_test"], seed=TEST_SEED, decoder=dec)
     gen = seed_everything(seed)
     out: dict[str, Any] = {"seed": seed}
-    models = {arm: fonts_classifier(P, seed, arm) for arm in ("clean", "on_manifold")}
+    models = {arm: fonts_classifier(P, seed, arm) for arm in ARMS}
     for arm, model in models.items():
         with torch.no_grad():
             correct = model(test.x).argmax(1) == test.y
@@ -104,15 +105,10 @@ def _fonts_study(P, seed: int) -> dict:
     out["pgd_success"] = res.success
     out["delta_l2"] = delta.flatten(1).norm(dim=1)
     out["delta_linf"] = delta.flatten(1).abs().amax(1)
-    out["dist_test"] = project_fonts(dec, x, hint=hint, **proj).distance
-    # the search alone, without the image's own code as a start: does it find the manifold?
-    out["dist_test_search"] = project_fonts(dec, x, **proj).distance
     p_adv = project_fonts(dec, x + delta, hint=hint, **proj)
     out["dist_adv"] = p_adv.distance
-    out["dist_adv_search"] = project_fonts(dec, x + delta, **proj).distance
     out["dist_rand"] = project_fonts(dec, x + rand, hint=hint, **proj).distance
     out["on_success"] = za.success
-    out["dist_on"] = project_fonts(dec, x_on, hint=(font, y, za.params), **proj).distance
     out["on_delta_l2"] = (x_on - x).flatten(1).norm(dim=1)
     # the exact tangent space at the attacked image
     Q = orthonormal_basis(tangent(dec, font, y, a0))
@@ -127,6 +123,22 @@ def _fonts_study(P, seed: int) -> dict:
                        "pred_adv": model(x[:k] + delta[:k]).argmax(1).detach(),
                        "pred_on": model(x_on[:k]).argmax(1).detach()}
     return out
+
+
+def fonts_search_check(P: Mapping[str, Any]) -> dict:
+    """The projection's search alone (no code given) on ``n_check`` FONTS test images, which lie
+    on the manifold: its distances (N,) should be about 0, and whether it found the image's own
+    piece (font, letter) (cached)."""
+    keys = ("n_fonts", "n_check", "proj_top_k", "proj_restarts", "proj_steps", "proj_lr")
+    return cached("leaving_fonts_search_check", _sub(P, keys), lambda: _fonts_search_check(P))
+
+
+def _fonts_search_check(P) -> dict:
+    dec = FontsDecoder(P["n_fonts"])
+    test = make_fonts(P["n_check"], seed=TEST_SEED + 1, decoder=dec)
+    p = project_fonts(dec, test.x, top_k=P["proj_top_k"], restarts=P["proj_restarts"], steps=P["proj_steps"],
+                      lr=P["proj_lr"], generator=torch.Generator().manual_seed(0))
+    return {"distance": p.distance, "same_piece": (p.font == test.font) & (p.letter == test.y)}
 
 
 # -- MNIST ------------------------------------------------------------------------------------
@@ -181,7 +193,7 @@ def _mnist_study(P, seed: int) -> dict:
     on = pgd(model, x, y, norm="l2", eps=P["on_eps"], step_size=P["on_step_size"], steps=P["on_steps"], loss="ce",
              early_stop=True, basis=M.basis, basis_mode="on")
     rand = random_like(adv.delta, generator=gen)
-    out = {"seed": seed, "source": source, "n_train": len(xtr), "pgd_success": adv.success, "on_success": on.success,
+    out = {"seed": seed, "source": source, "n_train": len(xtr), "acc_sample": float(ok.float().mean()), "pgd_success": adv.success, "on_success": on.success,
            "delta_l2": adv.delta.flatten(1).norm(dim=1), "on_delta_l2": on.delta.flatten(1).norm(dim=1),
            "dist_test": knn_distance(x, M), "dist_adv": knn_distance(x + adv.delta, M),
            "dist_on": knn_distance(x + on.delta, M), "dist_rand": knn_distance(x + rand, M),

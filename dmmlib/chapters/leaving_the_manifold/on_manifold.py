@@ -62,30 +62,42 @@ def attack_z(model, decoder: FontsDecoder, font: Tensor, letter: Tensor, params0
     return ZAttack(lo + (hi - lo) * u[torch.arange(B), first], done.any(1))
 
 
+ARMS = ("clean", "on_manifold", "random_aug")
+
+
 def train_fonts_classifier(decoder: FontsDecoder, data: FontsSet, *, epochs: int, lr: float, batch_size: int,
-                           seed: int, adv_steps: int = 0, z_step: float = 0.2, progress: bool = False) -> MnistMLP:
+                           seed: int, arm: str = "clean", adv_steps: int = 5, z_step: float = 0.2,
+                           progress: bool = False) -> MnistMLP:
     """A 784-256-256-10 MLP (dropout 0.2) trained with Adam on cross-entropy.
 
-    ``adv_steps = 0``: clean training. ``adv_steps > 0``: on-manifold adversarial training:
-    each batch is the clean images plus, from the same codes, on-manifold adversarial
-    examples (:func:`attack_z`, ``adv_steps`` steps of ``z_step``, one start), half and half
-    as in Stutz et al. Both arms see the same batches in the same order (``seed``).
+    ``arm``: "clean" (the training images only); "on_manifold" (on-manifold adversarial
+    training: each batch is the clean images plus, from the same codes, on-manifold
+    adversarial examples, :func:`attack_z` with ``adv_steps`` steps of ``z_step`` and one
+    start, half and half as in Stutz et al.); "random_aug" (the control: the same, with the
+    extra images at parameters drawn uniformly from the box instead of adversarially). All
+    arms see the same batches in the same order (``seed``).
     """
+    if arm not in ARMS:
+        raise ValueError(f"arm must be one of {ARMS}, got {arm!r}")
     gen = seed_everything(seed)
+    aug_gen = torch.Generator().manual_seed(seed + 1)  # the augmentation's own draws: batches stay the same
+    lo, hi = param_bounds()
     model = MnistMLP()
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     n = len(data.y)
-    for _ in tqdm(range(epochs), desc=f"FONTS classifier ({'on-manifold adv.' if adv_steps else 'clean'})",
-                  disable=not progress):
+    for _ in tqdm(range(epochs), desc=f"FONTS classifier ({arm})", disable=not progress):
         order = torch.randperm(n, generator=gen)
         for s in range(0, n, batch_size):
             i = order[s : s + batch_size]
             xb, yb = data.x[i], data.y[i]
-            if adv_steps:
+            if arm == "on_manifold":
                 model.eval()
-                za = attack_z(model, decoder, data.font[i], yb, data.params[i], steps=adv_steps, step=z_step)
+                extra = attack_z(model, decoder, data.font[i], yb, data.params[i], steps=adv_steps, step=z_step).params
+            elif arm == "random_aug":
+                extra = lo + (hi - lo) * torch.rand(len(i), 5, generator=aug_gen)
+            if arm != "clean":
                 with torch.no_grad():
-                    xb = torch.cat([xb, decoder(data.font[i], yb, za.params)])
+                    xb = torch.cat([xb, decoder(data.font[i], yb, extra)])
                 yb = torch.cat([yb, yb])
             model.train()
             loss = F.cross_entropy(model(xb), yb)

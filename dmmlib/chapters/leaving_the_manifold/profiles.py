@@ -11,7 +11,7 @@ QUICK = {
     "seeds": 3,                 # training seeds of the FONTS classifiers (and data draws)
     "n_fonts": 21,              # fonts used (of dmmlib.data.fonts.FONT_FILES)
     "n_train": 2000,            # FONTS training images per seed (few: generalisation matters)
-    "n_test": 1000,             # FONTS test images (one fixed draw)
+    "n_test": 600,              # FONTS test images (one fixed draw)
     "epochs": 15,
     "lr": 0.001,                # Adam
     "batch_size": 100,
@@ -19,13 +19,14 @@ QUICK = {
     "z_step": 0.2,              # step of the z-search, as a share of each parameter's range
     "eval_steps": 20,           # on-manifold attack for evaluation: steps ...
     "eval_restarts": 4,         # ... and restarts (the first from the image's own code)
-    "n_attack": 150,            # FONTS test images attacked and projected per seed
+    "n_attack": 100,            # FONTS test images attacked and projected per seed
+    "n_check": 100,             # FONTS test images projected by the search alone (a check)
     "eps": 0.3,                 # L-inf PGD radius (the article's)
     "pgd_steps": 100,
     "pgd_step_size": 0.01,
-    "proj_top_k": 4,            # projection: manifold pieces (font, letter) refined per image
-    "proj_restarts": 2,         # projection: starts per piece (the best grid point, then random)
-    "proj_steps": 150,          # projection: Adam steps in z
+    "proj_top_k": 8,            # projection: manifold pieces (font, letter) refined per image
+    "proj_restarts": 1,         # projection: starts per piece (the best grid point, then random)
+    "proj_steps": 100,          # projection: Adam steps in z
     "proj_lr": 0.03,            # projection: Adam step in units of each parameter's range
     "mnist_seeds": 2,           # MNIST classifiers (seeds)
     "mnist_train_size": 0,      # 0: every training digit available
@@ -48,10 +49,10 @@ SMOKE = {
     "eval_steps": 5,
     "eval_restarts": 2,
     "n_attack": 24,
+    "n_check": 16,
     "pgd_steps": 40,
     "pgd_step_size": 0.02,
     "proj_top_k": 2,
-    "proj_restarts": 1,
     "proj_steps": 40,
     "mnist_seeds": 1,
     "mnist_train_size": 2000,
@@ -70,10 +71,11 @@ PAPER = {
     "eval_steps": 50,
     "eval_restarts": 8,
     "n_attack": 1000,
+    "n_check": 1000,
     "pgd_steps": 200,
     "pgd_step_size": 0.005,
-    "proj_top_k": 8,
-    "proj_restarts": 4,
+    "proj_top_k": 16,
+    "proj_restarts": 2,
     "proj_steps": 300,
     "mnist_seeds": 5,
     "mnist_epochs": 20,
@@ -95,6 +97,7 @@ RANGES = {
     "eval_steps": (1, 10_000),
     "eval_restarts": (1, 100),
     "n_attack": (4, 100_000),
+    "n_check": (4, 100_000),
     "eps": (1e-4, 1.0),
     "pgd_steps": (1, 10_000),
     "pgd_step_size": (1e-5, 1.0),

@@ -16,6 +16,9 @@ from torch import Tensor
 from dmmlib.data.fonts import CLASSES, FontsDecoder, param_bounds
 
 
+GRID = 64  # parameter settings per piece in the screening stage
+
+
 class Projection(NamedTuple):
     """The closest manifold point found for each image: ``distance`` (B,), its code
     (``font``, ``letter`` (B,) int64, ``params`` (B, 5)) and ``recon`` = dec(code) (B, 1, 28, 28)."""
@@ -36,7 +39,7 @@ def project_fonts(
     restarts: int = 2,
     steps: int = 150,
     lr: float = 0.03,
-    grid: int = 64,
+    grid: int = GRID,
     blur: float = 1.5,
     generator: torch.Generator | None = None,
 ) -> Projection:

@@ -9,16 +9,16 @@ def test_two_segment_fit_finds_a_known_breakpoint():
     t = np.arange(0, 101, dtype=float)
     y = np.where(t < 20, 1.0 - 0.045 * t, 0.1 - 0.0005 * (t - 20))
     fit = two_segment_fit(t, y)
-    assert fit.breakpoint == 20 and fit.slope_before == pytest.approx(-0.045) and fit.slope_after == pytest.approx(-0.0005)
+    assert fit.x_break == 20 and fit.slope_before == pytest.approx(-0.045) and fit.slope_after == pytest.approx(-0.0005)
     assert fit.sse < 1e-12 < fit.sse_line
     noisy = y + np.random.default_rng(0).normal(0, 0.01, len(t))
-    assert abs(two_segment_fit(t, noisy).breakpoint - 20) <= 3
+    assert abs(two_segment_fit(t, noisy).x_break - 20) <= 3
 
 
 def test_uneven_epochs_and_validation():
     t = np.array([0, 1, 2, 3, 5, 10, 50, 100, 200], dtype=float)
     y = np.array([1.0, 0.7, 0.4, 0.1, 0.09, 0.09, 0.08, 0.07, 0.06])
-    assert two_segment_fit(t, y).breakpoint == 3
+    assert two_segment_fit(t, y).x_break == 3
     with pytest.raises(ValueError, match="increasing"):
         two_segment_fit(t[::-1], y)
     with pytest.raises(ValueError, match="finite"):

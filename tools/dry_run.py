@@ -3,7 +3,7 @@
     python tools/dry_run.py [--chapter NAME ...] [--memory-gb 20] [--gpu-tflops 60]
 
 Each chapter is executed twice with papermill under ``profile = "paper"``: once with every
-loop knob (seeds, epochs, steps, iterations, restarts: see :data:`LOOP_SUFFIXES`) cut to 1
+loop knob (seeds, epochs, steps, iterations, restarts, Monte Carlo samples: see :data:`LOOP_SUFFIXES`) cut to 1
 and once cut to 2, everything else (widths, dimensions, numbers of images, k, batch sizes)
 at the paper's values, plus the chapter's own ``DRY_RUN`` overrides from its
 ``profiles.py`` (e.g. a fake ImageNet folder). A crash for shape, memory or data reasons
@@ -39,7 +39,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 LOOP_NAMES = ("seeds",)
-LOOP_SUFFIXES = ("epochs", "steps", "iters", "iter", "restarts", "checkpoints")
+LOOP_SUFFIXES = ("epochs", "steps", "iters", "iter", "restarts", "checkpoints", "samples", "_eval")
 OUT = ROOT / "book" / "_build" / "dry-run"
 RESULTS = ROOT / "benchmarks" / "results"
 GPU_UTILISATION = 0.3
@@ -125,14 +125,16 @@ def execute_child(chapter: str, overrides: dict, record: Path) -> None:
     import jupytext
     import papermill
 
-    with tempfile.TemporaryDirectory(dir=OUT) as tmp:
-        src = Path(tmp) / f"{chapter}.ipynb"
-        jupytext.write(jupytext.read(ROOT / "book" / "chapters" / f"{chapter}.md"), src)
-        os.environ["TQDM_DISABLE"] = "1"
-        papermill.execute_notebook(str(src), str(OUT / f"{chapter}.ipynb"), parameters={"profile": "paper", **overrides},
-                                   kernel_name="python3", cwd=str(ROOT / "book" / "chapters"), progress_bar=False)
-    kib = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
-    record.write_text(json.dumps({"peak_rss_gb": kib / 2**20}))
+    try:
+        with tempfile.TemporaryDirectory(dir=OUT) as tmp:
+            src = Path(tmp) / f"{chapter}.ipynb"
+            jupytext.write(jupytext.read(ROOT / "book" / "chapters" / f"{chapter}.md"), src)
+            os.environ["TQDM_DISABLE"] = "1"
+            papermill.execute_notebook(str(src), str(OUT / f"{chapter}.ipynb"), parameters={"profile": "paper", **overrides},
+                                       kernel_name="python3", cwd=str(ROOT / "book" / "chapters"), progress_bar=False)
+    finally:  # the peak also when the run failed (an out-of-memory error is a finding too)
+        kib = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+        record.write_text(json.dumps({"peak_rss_gb": kib / 2**20}))
 
 
 def cpu_gflops() -> float:
@@ -196,8 +198,9 @@ def main(argv=None) -> int:
                      "t1_s": r1["seconds"], "t2_s": r2["seconds"], "peak_rss_gb": max(r1["peak_rss_gb"], r2["peak_rss_gb"]),
                      "loops": loops, "below_noise": below_noise, "cpu_hours": [add / 3600, nest / 3600],
                      "gpu_hours": [add / 3600 / gpu_factor, nest / 3600 / gpu_factor]})
+        times = f"{r1['seconds']:.0f} s" + (f" + {r2['seconds']:.0f} s" if r2 is not r1 else "")
         print(f"[dry-run] {name}: {'ok' if rows[-1]['ok'] else 'FAILED: ' + rows[-1]['error']} "
-              f"({r1['seconds']:.0f} s + {r2['seconds']:.0f} s, peak {rows[-1]['peak_rss_gb']:.2f} GB)", flush=True)
+              f"({times}, peak {rows[-1]['peak_rss_gb']:.2f} GB)", flush=True)
     write_results(rows, rate, args, hardware(), args.results)
     return 0 if all(r["ok"] for r in rows) else 1
 

@@ -23,6 +23,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from dmmlib.changepoint import hinge_fit
+
 
 class Changepoint(NamedTuple):
     """Result of :func:`hinge_changepoint` (see the module docstring)."""
@@ -37,26 +39,18 @@ class Changepoint(NamedTuple):
 
 
 def hinge_changepoint(steps, values) -> Changepoint:
-    """The best single break of a continuous two-segment fit of ``values`` (S,) against
-    log10(1 + ``steps``) (S,), steps ascending from 0; S >= 4 finite values."""
+    """The best single break of a continuous two-segment fit (:func:`dmmlib.changepoint.hinge_fit`)
+    of ``values`` (S,) against log10(1 + ``steps``) (S,), steps ascending from 0; S >= 4 finite values."""
     t = np.asarray(steps, dtype=float)
     d = np.asarray(values, dtype=float)
-    if t.ndim != 1 or t.shape != d.shape or len(t) < 4:
-        raise ValueError(f"need steps and values of the same shape (S,), S >= 4; got {t.shape}, {d.shape}")
-    if not (np.isfinite(t).all() and np.isfinite(d).all()):
-        raise ValueError("steps and values must be finite")
-    if np.any(np.diff(t) <= 0) or t[0] < 0:
+    if t.ndim == 1 and len(t) and t[0] < 0:
         raise ValueError("steps must be >= 0 and strictly increasing")
-    u = np.log10(1.0 + t)
-    best = None
-    for j in range(1, len(t) - 1):
-        X = np.stack([np.ones_like(u), np.minimum(u - u[j], 0.0), np.maximum(u - u[j], 0.0)], axis=1)
-        coef, *_ = np.linalg.lstsq(X, d, rcond=None)
-        fit = X @ coef
-        sse = float(((fit - d) ** 2).sum())
-        if best is None or sse < best[0] - 1e-12 * max(1.0, abs(sse)):
-            best = (sse, j, coef, fit)
-    _, j, coef, fit = best
+    if t.shape != d.shape or len(t) < 4:
+        raise ValueError(f"need steps and values of the same shape (S,), S >= 4; got {t.shape}, {d.shape}")
+    if np.isfinite(t).all() and np.any(np.diff(t) <= 0):
+        raise ValueError("steps must be >= 0 and strictly increasing")
+    fit = hinge_fit(np.log10(1.0 + t), d)
+    j = fit.index
     total = d[-1] - d[0]
     share = float((d[j] - d[0]) / total) if total != 0 else float("nan")
-    return Changepoint(j, float(t[j]), float(t[j] / t[-1]), share, float(coef[1]), float(coef[2]), fit)
+    return Changepoint(j, float(t[j]), float(t[j] / t[-1]), share, fit.slope_before, fit.slope_after, fit.fitted)

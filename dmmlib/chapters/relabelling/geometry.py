@@ -58,23 +58,32 @@ def random_cosine(a: Tensor, *, seed: int = 0) -> Tensor:
     return cosine(a, torch.randn(a.shape, generator=g, dtype=a.dtype))
 
 
-def boundary_points(m1, m2, x: Tensor, *, clip: tuple[float, float] | None = (0.0, 1.0),
-                    max_iter: int = 50, batch_size: int = 250) -> dict[str, Tensor]:
-    """Nearest boundary points of two models from the same points ``x`` (N, ...), by DeepFool.
+def nearest_boundary(model, x: Tensor, *, clip: tuple[float, float] | None = (0.0, 1.0), max_iter: int = 50,
+                     candidates: int = 4, batch_size: int = 250):
+    """DeepFool's nearest boundary point of ``model`` from each point of ``x`` (N, ...):
+    :class:`dmmlib.attacks.deepfool.BoundaryDistance` on the CPU (``candidates``: the rival
+    classes with the largest logits that are tried)."""
+    r = boundary_distance(model, x.to(model_device(model)), max_iter=max_iter, clip=clip, candidates=candidates,
+                          batch_size=batch_size)
+    return type(r)(*(t.cpu() for t in r))
 
-    Returns (N,) tensors: ``d1``, ``d2`` (each model's distance to its own boundary, inf where
-    not found), ``gap`` (||b1 - b2||, the distance between the two boundary points) and
-    ``direction`` (cosine between b1 - x and b2 - x; NaN where a search failed).
-    """
-    r1 = boundary_distance(m1, x.to(model_device(m1)), max_iter=max_iter, clip=clip, batch_size=batch_size)
-    r2 = boundary_distance(m2, x.to(model_device(m2)), max_iter=max_iter, clip=clip, batch_size=batch_size)
+
+def compare_boundaries(x: Tensor, b1, b2) -> dict[str, Tensor]:
+    """Two models' nearest boundary points ``b1``, ``b2`` (from :func:`nearest_boundary`) from the
+    same points ``x`` (N, ...). Returns (N,) tensors: ``d1``, ``d2`` (each model's distance to
+    its own boundary, inf where not found), ``gap`` (||b1 - b2||) and ``direction`` (cosine
+    between b1 - x and b2 - x); NaN where a search failed."""
     x = x.cpu()
-    s1, s2 = (r1.x_boundary.cpu() - x).flatten(1), (r2.x_boundary.cpu() - x).flatten(1)
-    ok = r1.converged.cpu() & r2.converged.cpu()
+    s1, s2 = (b1.x_boundary - x).flatten(1), (b2.x_boundary - x).flatten(1)
+    ok = b1.converged & b2.converged
     gap = (s1 - s2).norm(dim=1)
-    return {
-        "d1": r1.distance.cpu(),
-        "d2": r2.distance.cpu(),
-        "gap": torch.where(ok, gap, torch.full_like(gap, float("nan"))),
-        "direction": torch.where(ok, cosine(s1, s2), torch.full_like(gap, float("nan"))),
-    }
+    nan = torch.full_like(gap, float("nan"))
+    return {"d1": b1.distance, "d2": b2.distance, "gap": torch.where(ok, gap, nan),
+            "direction": torch.where(ok, cosine(s1, s2), nan)}
+
+
+def boundary_points(m1, m2, x: Tensor, *, clip: tuple[float, float] | None = (0.0, 1.0), max_iter: int = 50,
+                    candidates: int = 4) -> dict[str, Tensor]:
+    """:func:`compare_boundaries` of two models from ``x`` (both searches run here)."""
+    kw = dict(clip=clip, max_iter=max_iter, candidates=candidates)
+    return compare_boundaries(x, nearest_boundary(m1, x, **kw), nearest_boundary(m2, x, **kw))

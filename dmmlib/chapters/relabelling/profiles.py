@@ -16,24 +16,28 @@ QUICK = {
     "n_line": 10,
     "per_cell": 10,
     "synth_eps": 0.1,
-    "synth_eps_sweep": [0.01, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3],
+    "synth_eps_sweep": [0.02, 0.05, 0.1, 0.2, 0.3],
     "synth_grid": 150,
     # MNIST: the appendix G.1 MLP as N1 and N2
-    "mnist_train_size": 10000,
+    "mnist_train_size": 5000,
     "mnist_epochs": 10,
     "mnist_lr": 0.01,
-    "mnist_eps": 2.0,
-    "mnist_eps_sweep": [0.25, 0.5, 1.0, 2.0, 3.0],
-    # CIFAR-10: pretrained ResNet-20 as N1, a small convnet as N2
-    "cifar_train_size": 2000,
+    "mnist_eps": 3.0,
+    "mnist_eps_sweep": [0.5, 1.0, 2.0, 3.0, 4.0],
+    # CIFAR-10: a pretrained CIFAR ResNet as N1 (depth 20 or 56); N2: the small convnet
+    # (cifar_n2_depth 0) or a CIFAR ResNet of that depth trained from scratch
+    "cifar_seeds": 3,
+    "cifar_train_size": 1000,
     "cifar_epochs": 15,
     "cifar_lr": 0.001,
     "cifar_eps": 0.5,
-    "cifar_width": 32,
+    "cifar_width": 16,
+    "cifar_n1_depth": 20,
+    "cifar_n2_depth": 0,
     # both image data sets
     "attack_steps": 10,
     "test_size": 10000,
-    "geometry_points": 200,
+    "geometry_points": 100,
 }
 
 # smoke: exercises the code in seconds (tests); overrides of QUICK
@@ -46,7 +50,8 @@ SMOKE = {
     "synth_grid": 40,
     "mnist_train_size": 1000,
     "mnist_epochs": 3,
-    "mnist_eps_sweep": [0.5, 2.0],
+    "mnist_eps_sweep": [1.0, 3.0],
+    "cifar_seeds": 1,
     "cifar_train_size": 200,
     "cifar_epochs": 2,
     "cifar_width": 8,
@@ -55,8 +60,9 @@ SMOKE = {
     "geometry_points": 20,
 }
 
-# paper: Ilyas et al.'s scale (all training images, a deeper N2, many PGD steps), for a GPU;
-# overrides of QUICK
+# paper: Ilyas et al.'s scale for a GPU: all training images, 100 PGD steps, and the deepest
+# CIFAR ResNet we have weights for (ResNet-56, 93.4 %) as N1 with a ResNet-56 trained from
+# scratch as N2 (Ilyas et al. used ResNet-50s); overrides of QUICK
 PAPER = {
     "seeds": 5,
     "synth_eps_sweep": [0.01, 0.02, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4],
@@ -64,11 +70,14 @@ PAPER = {
     "mnist_train_size": 60000,
     "mnist_epochs": 30,
     "mnist_eps_sweep": [0.25, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0],
+    "cifar_seeds": 5,
     "cifar_train_size": 50000,
     "cifar_epochs": 60,
     "cifar_width": 64,
-    "attack_steps": 100,
+    "cifar_n1_depth": 56,
+    "cifar_n2_depth": 56,
     "geometry_points": 1000,
+    "attack_steps": 100,
 }
 
 # the valid range (inclusive) of every number a knob holds (lists and dicts: each element)
@@ -88,11 +97,14 @@ RANGES = {
     "mnist_lr": (1e-6, 10.0),
     "mnist_eps": (0.01, 28.0),
     "mnist_eps_sweep": (0.01, 28.0),
+    "cifar_seeds": (1, 50),
     "cifar_train_size": (100, 50000),
     "cifar_epochs": (1, 500),
     "cifar_lr": (1e-6, 10.0),
     "cifar_eps": (0.01, 55.0),
     "cifar_width": (4, 512),
+    "cifar_n1_depth": (20, 56),
+    "cifar_n2_depth": (0, 110),
     "attack_steps": (1, 10000),
     "test_size": (100, 10000),
     "geometry_points": (10, 10000),

@@ -1,0 +1,46 @@
+"""Runs the chapter "relabelling" in the smoke profile and checks what it glued."""
+import math
+
+from dmmlib.claims import from_json
+from tests.chapter_runner import run_chapter
+
+IDS = {f"relabelling.{n}" for n in (
+    "line_flip_beats_chance", "line_gradients_align", "chessboard_flip_beats_chance", "chessboard_gradients_align",
+    "mnist_rand_beats_chance", "mnist_det_beats_chance", "mnist_n2_more_robust", "mnist_gradients_align",
+    "cifar10_rand_beats_chance", "cifar10_det_beats_chance", "cifar10_n2_more_robust", "cifar10_gradients_align")}
+
+
+def test_chapter_relabelling_smoke():
+    v = run_chapter("relabelling", profile="smoke")
+    # accuracies are percentages with their intervals around them
+    for ds in ("mnist", "cifar10"):
+        for net in ("n1", "ref", "rand", "det", "ctrl_rand", "ctrl_det", "det_on_target"):
+            key = f"acc_{net}_{ds}"
+            assert 0 <= v[f"{key}_lo"] <= v[key] <= v[f"{key}_hi"] <= 100, key
+        for kind in ("rand", "det"):
+            assert 0 <= v[f"success_{kind}_{ds}"] <= 100
+            # the perturbations respect the L2 budget
+            assert 0 < v[f"norm_{kind}_{ds}"] <= v[f"{'mnist' if ds == 'mnist' else 'cifar'}_eps"] + 1e-4
+    for name in ("line", "chessboard"):
+        assert 0 <= v[f"acc_flip_{name}_lo"] <= v[f"acc_flip_{name}"] <= v[f"acc_flip_{name}_hi"] <= 100
+    # the pretrained ResNet-20 is N1 on CIFAR-10 (91.7 % on the whole test set)
+    assert 85 < v["cifar_n1_acc"] < 97
+    # cosines are cosines; a random direction in 784 or 3072 dimensions is nearly orthogonal
+    for ds in ("mnist", "cifar10"):
+        for who in ("rand", "det", "ref", "random"):
+            assert -1 <= v[f"cos_{who}_{ds}"] <= 1
+        assert abs(v[f"cos_random_{ds}"]) < 0.1
+        for k in ("d1", "d2_rand", "d2_det", "d_ref"):
+            assert 0 < v[f"median_{k}_{ds}"] < math.inf
+    assert v["n_train_mnist"] == 1000 and v["n_train_cifar10"] == 200
+    claims = from_json(v["claims"])
+    assert {c.id for c in claims} == IDS
+    for c in claims:
+        assert c.verdict in ("supports", "contradicts", "inconclusive")
+        assert v[f"verdict_word_{c.id.split('.')[1]}"] == c.verdict
+    # the glued accuracy is the claim's value
+    by_id = {c.id: c for c in claims}
+    assert math.isclose(by_id["relabelling.mnist_rand_beats_chance"].ours.value * 100, v["acc_rand_mnist"], rel_tol=1e-6)
+    assert math.isclose(by_id["relabelling.line_flip_beats_chance"].ours.value * 100, v["acc_flip_line"], rel_tol=1e-6)
+    for fig in ("fig_figure4", "fig_accuracy", "fig_sweep", "fig_distance"):
+        assert "Figure" in v[fig]

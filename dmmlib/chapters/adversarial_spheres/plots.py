@@ -171,13 +171,21 @@ def plot_tradeoff(points: dict, d: int) -> plt.Figure:
 
 def cap_widget():
     """Jupyter widget: the optimal mean distance to the nearest error for dimension ``d`` and
-    error rate ``10^log10_mu`` (theorem 5.1)."""
+    error rate ``10^log10_mu`` (theorem 5.1). The figure is redrawn when a slider is released
+    (``continuous_update=False``); the curve of each ``d`` is computed once and kept."""
+    import functools
+
     import ipywidgets as w
 
+    mu = np.geomspace(1e-12, 0.5, 80)
+
+    @functools.lru_cache(maxsize=64)
+    def curve(d: int) -> np.ndarray:
+        return cap_mean_distance(mu, d)
+
     def show(d: int = 500, log10_mu: float = -6.0):
-        mu = np.geomspace(1e-12, 0.5, 80)
         fig, ax = plt.subplots(figsize=(6, 3.6))
-        ax.plot(mu, cap_mean_distance(mu, d), "k-", label=f"optimal cap, d = {d}")
+        ax.plot(mu, curve(d), "k-", label=f"optimal cap, d = {d}")
         m = 10.0**log10_mu
         dist = float(cap_mean_distance(m, d))
         ax.plot([m], [dist], "ro", label=f"error {m:.1e}: mean distance {dist:.3f}")
@@ -187,8 +195,6 @@ def cap_widget():
         ax.legend()
         plt.show()
 
-    # manual: nothing is drawn until the button is pressed, so headless execution
-    # (papermill) renders no figure inside a widget
-    return w.interactive(show, {"manual": True, "manual_name": "draw"},
-                         d=w.IntSlider(value=500, min=10, max=5000, step=10),
-                         log10_mu=w.FloatSlider(value=-6.0, min=-12.0, max=-0.5, step=0.5))
+    return w.interactive(show,
+                         d=w.IntSlider(value=500, min=10, max=5000, step=10, continuous_update=False),
+                         log10_mu=w.FloatSlider(value=-6.0, min=-12.0, max=-0.5, step=0.5, continuous_update=False))

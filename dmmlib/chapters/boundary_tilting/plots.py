@@ -208,25 +208,44 @@ def tilt_3d_animation(study: dict, x_train, y_train, digits, *, n_points: int = 
 
 def lambda_widget(studies_for_pair, pairs, default_pair):
     """A Jupyter widget: a lambda slider and a digit-pair dropdown redraw :func:`lambda_frame`.
-    ``studies_for_pair(pair)`` returns a study dict (computing and caching it as needed)."""
+    ``studies_for_pair(pair)`` returns a study dict (computing and caching it as needed).
+
+    The slider redraws when it is released (``continuous_update=False``). Each frame is
+    rendered once to PNG and kept, so returning to a lambda or a pair is immediate; a pair
+    not yet computed says so in the label while its SVM sweep runs (then it is cached on disk)."""
+    import io
+
     import ipywidgets as widgets
-    from IPython.display import display
+    from IPython.display import Image, display
 
     out = widgets.Output()
     pair_box = widgets.Dropdown(options=[(f"{a} vs {b}", (a, b)) for a, b in pairs], value=tuple(default_pair), description="digits")
     first = studies_for_pair(tuple(default_pair))
-    slider = widgets.IntSlider(min=0, max=len(first["lambdas"]) - 1, value=0, description="lambda index")
+    slider = widgets.IntSlider(min=0, max=len(first["lambdas"]) - 1, value=0, description="lambda index",
+                               continuous_update=False)
     label = widgets.Label()
+    frames: dict = {}  # (pair, index) -> PNG bytes
+
+    def frame(pair, index: int) -> bytes:
+        if (pair, index) not in frames:
+            if pair != tuple(default_pair):
+                label.value = f"digits {pair[0]} vs {pair[1]}: computing the SVM sweep (first time only) ..."
+            study = studies_for_pair(pair)
+            fig = plt.figure(figsize=(12, 3.4), dpi=72)
+            lambda_frame(fig, study, index, pair)
+            buf = io.BytesIO()
+            fig.savefig(buf, format="png")
+            plt.close(fig)
+            frames[pair, index] = buf.getvalue()
+        return frames[pair, index]
 
     def redraw(*_):
-        study = studies_for_pair(pair_box.value)
-        label.value = f"lambda = {float(study['lambdas'][slider.value]):.2e}"
-        fig = plt.figure(figsize=(12, 3.4))
-        lambda_frame(fig, study, slider.value, pair_box.value)
-        plt.close(fig)
-        out.clear_output()
-        with out:
-            display(fig)
+        pair = pair_box.value
+        with out:  # an error shows in the widget's output
+            png = frame(pair, slider.value)
+            label.value = f"lambda = {float(studies_for_pair(pair)['lambdas'][slider.value]):.2e}"
+            out.clear_output(wait=True)
+            display(Image(data=png, format="png"))
 
     slider.observe(redraw, names="value")
     pair_box.observe(redraw, names="value")

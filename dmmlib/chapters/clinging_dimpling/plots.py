@@ -230,7 +230,7 @@ def plot_stress(rows: list[dict]):
 def animate_boundary_2d(run: TrainRun, data: ManifoldSet, *, n: int = 100, epochs: Sequence[int] | None = None, size: float = 4.0):
     """A matplotlib animation of the 2D boundary over ``epochs`` (default: every snapshot).
 
-    Display it in a notebook with ``IPython.display.HTML(anim.to_jshtml())``.
+    Display it in a notebook with ``dmmlib.plots.animation.animation_html(anim)`` (works offline).
     """
     epochs = run.epochs.tolist() if epochs is None else list(epochs)
     frames = [(e, contours_2d(logit_grid_2d(model_at(run, e), n, coarse=max(8, n // 4)))) for e in epochs]
@@ -254,53 +254,102 @@ def animate_boundary_2d(run: TrainRun, data: ManifoldSet, *, n: int = 100, epoch
     return anim
 
 
-def dimpling_widget(datasets: dict[str, ManifoldSet], *, reading: dict, grid: int = 100, surface_grid: int = 30):
-    """A Jupyter widget: choose dataset, seed, width and learning rate (trains on "train"), then scrub the epoch slider.
+def dimpling_widget(datasets: dict[str, ManifoldSet], *, reading: dict, runs: dict[str, TrainRun] | None = None,
+                    grid: int = 100, surface_grid: int = 30):
+    """A Jupyter widget: scrub the epochs of a training run; choose dataset, seed, width and
+    learning rate and press "train" to retrain.
 
-    2D datasets show the boundary over the data; 3D ones its height surface. Returns the
-    ipywidgets container (display it; it needs a live kernel). ``reading``: the chapter's
-    :func:`experiment.reading` (the arguments of :func:`training.train`).
+    ``runs``: {dataset name: run} shown at once (the chapter's precomputed runs, seed 0 at its
+    reading); without one, the output says to press "train". The epoch slider steps through the
+    run's snapshotted epochs and redraws when released. 2D datasets show the boundary over the
+    data; 3D ones its height surface. Each picture is rendered once and kept (PNG), so
+    revisiting an epoch is immediate. ``reading``: the chapter's :func:`experiment.reading`
+    (the arguments of :func:`training.train`). Returns the ipywidgets container (display it;
+    it needs a live kernel).
     """
+    import io
+
     import ipywidgets as w
+    from IPython.display import Image, display
 
     from dmmlib.chapters.clinging_dimpling.training import train
 
     dataset = w.Dropdown(options=list(datasets), description="dataset")
     seed = w.IntText(value=0, description="seed")
-    epochs = reading["epochs"]
     width_w = w.IntText(value=reading["width"], description="width")
-    lr_w = w.FloatLogSlider(value=reading["lr"], base=10, min=-4, max=-1, description="lr")
-    button = w.Button(description="train")
-    epoch = w.IntSlider(value=0, min=0, max=epochs, description="epoch", continuous_update=False)
+    lr_w = w.FloatLogSlider(value=reading["lr"], base=10, min=-4, max=-1, description="lr", continuous_update=False)
+    button = w.Button(description="train", tooltip="train a network with these settings (then scrub the epochs)")
+    epoch = w.SelectionSlider(options=[0], value=0, description="epoch", continuous_update=False)
+    info = w.HTML()
     out = w.Output()
-    state = {}
+    # dataset name -> (run, what it is, key of its pictures in "frames")
+    state = {"runs": {k: (v, "the chapter's run (seed 0)", ("chapter", k)) for k, v in (runs or {}).items()},
+             "frames": {}, "n": 0}
+    hint = "seed, width and lr apply when you press <b>train</b>"
 
-    def retrain(_=None):
-        data = datasets[dataset.value]
-        with out:
-            out.clear_output(wait=True)
-            print("training ...")
-        state["run"] = train(data, **{**reading, "width": width_w.value, "lr": lr_w.value}, seed=seed.value)
-        state["data"] = data
-        show()
-
-    def show(_=None):
-        if "run" not in state:
-            return
-        run, data = state["run"], state["data"]
-        model = model_at(run, epoch.value)
-        with out:
-            out.clear_output(wait=True)
+    def picture(key, run: TrainRun, data: ManifoldSet, e: int) -> bytes:
+        if (key, e) not in state["frames"]:
+            model = model_at(run, e)
             if data.x.shape[1] == 2:
-                fig, ax = plt.subplots(figsize=(4.5, 4.5))
+                fig, ax = plt.subplots(figsize=(4.5, 4.5), dpi=72)
                 draw_boundary_2d(ax, model, n=grid, color="grey")
                 draw_points_2d(ax, data)
             else:
-                fig = plt.figure(figsize=(5, 4.5))
+                fig = plt.figure(figsize=(5, 4.5), dpi=72)
                 draw_surface_3d(fig.add_subplot(projection="3d"), model, data, n=surface_grid)
-            fig.suptitle(f"epoch {epoch.value}, train accuracy {float(run.accuracy[epoch.value]):.2f}")
-            plt.show()
+            fig.suptitle(f"epoch {e}, train accuracy {float(run.accuracy[e]):.2f}")
+            buf = io.BytesIO()
+            fig.savefig(buf, format="png")
+            plt.close(fig)
+            state["frames"][key, e] = buf.getvalue()
+        return state["frames"][key, e]
+
+    def show(_=None):
+        if state.get("switching"):
+            return
+        with out:  # an error shows in the widget's output
+            name = dataset.value
+            if name not in state["runs"]:
+                out.clear_output(wait=True)
+                info.value = f"No run of <i>{name}</i> yet: press <b>train</b>, then move the epoch slider."
+                return
+            run, what, key = state["runs"][name]
+            info.value = f"<i>{name}</i>: {what}, {len(run.epochs)} snapshotted epochs; {hint}."
+            png = picture(key, run, datasets[name], int(epoch.value))
+            out.clear_output(wait=True)
+            display(Image(data=png, format="png"))
+
+    def set_epochs(last: bool = True):
+        """Give the slider the epochs of the current dataset's run (without a redraw)."""
+        name = dataset.value
+        state["switching"] = True
+        try:
+            options = [int(e) for e in state["runs"][name][0].epochs] if name in state["runs"] else [0]
+            old = epoch.value
+            epoch.options = options
+            epoch.value = options[-1] if last or old not in options else old
+        finally:
+            state["switching"] = False
+
+    def retrain(_=None):
+        name = dataset.value
+        with out:
+            out.clear_output(wait=True)
+            info.value = f"training on <i>{name}</i> ({reading['epochs']} epochs) ..."
+            run = train(datasets[name], **{**reading, "width": width_w.value, "lr": lr_w.value}, seed=seed.value,
+                        progress=True)
+            state["n"] += 1
+            state["runs"][name] = (run, f"your run {state['n']} (seed {seed.value}, width {width_w.value}, "
+                                        f"lr {lr_w.value:.2g})", ("yours", state["n"]))
+        set_epochs(last=True)
+        show()
+
+    def new_dataset(_=None):
+        set_epochs(last=True)
+        show()
 
     button.on_click(retrain)
     epoch.observe(show, names="value")
-    return w.VBox([w.HBox([dataset, seed, width_w]), w.HBox([lr_w, button]), epoch, out])
+    dataset.observe(new_dataset, names="value")
+    new_dataset()
+    return w.VBox([w.HBox([dataset, seed, width_w]), w.HBox([lr_w, button]), epoch, info, out])

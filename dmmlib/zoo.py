@@ -171,8 +171,6 @@ def _resolve(profile: str, seed: int | None, overrides: dict) -> Any:
     """The shared models' knobs under ``profile`` with ``overrides``; ``seed`` (when not None)
     replaces the ``seed`` knob (validated like any knob: an int in its range)."""
     if seed is not None:
-        if "seed" in overrides:
-            raise ValueError("give the seed once: as seed= or as an override, not both")
         overrides = {**overrides, "seed": seed}
     return params.resolve("shared_models", profile, **overrides)
 

@@ -47,21 +47,8 @@ def test_draw_indices_seeded_and_all():
         lm.draw_indices(5, -1)
 
 
-def test_apply_batched_accuracy_and_reconstruction():
+def test_reconstruction_errors():
     x = _images(23)
-    ae = TinyAE()
-    with torch.no_grad():
-        full = ae(x)
-    for bs in (1, 5, 100):
-        assert torch.allclose(lm.apply_batched(ae, x, batch_size=bs), full, atol=1e-6)
-    with pytest.raises(ValueError, match="batch_size"):
-        lm.apply_batched(ae, x, batch_size=0)
-    y = torch.arange(23) % 3
-    onehot = nn.functional.one_hot(y, 3).float()  # one batch of 23: the model can look the labels up
-    assert lm.accuracy(lambda v: onehot, x, y, batch_size=23) == 1.0
-    assert lm.accuracy(lambda v: onehot.roll(1, dims=1), x, y, batch_size=23) == 0.0
-    with pytest.raises(ValueError, match="y must"):
-        lm.accuracy(lambda v: onehot, x, y[:5])
     recon, mse, l2 = lm.reconstruction_errors(lambda v: v + 0.1, x, batch_size=7)
     assert recon.shape == x.shape and torch.allclose(mse, torch.full((23,), 0.01), atol=1e-6)
     assert torch.allclose(l2, torch.full((23,), 0.1 * 4), atol=1e-5)
@@ -127,6 +114,13 @@ def test_angle_summary_best_steps_and_verdict():
     assert [lm.range_verdict(v) for v in (5, 10, 15, 20, 25)] == ["below", "within", "within", "within", "above"]
     with pytest.raises(ValueError, match="columns"):
         lm.angle_summary(pd.DataFrame({"angle": [1.0]}))
+
+
+def test_random_ratio_samples_match_the_study():
+    J = [torch.randn(3, 30, 4, generator=torch.Generator().manual_seed(s), dtype=torch.float64) for s in range(2)]
+    draws = lm.random_ratio_samples(J, 50)
+    assert [d.shape for d in draws] == [(3, 50), (3, 50)] and all((d >= 1).all() for d in draws)
+    assert [d.mean().item() for d in draws] == lm.random_ratio_study(J, 50)
 
 
 def test_random_ratio_study_seeded_and_near_expectation():

@@ -133,7 +133,8 @@ def test_records_shapes_ranges_and_seed():
     assert torch.all(rec["t1/d_norm"] <= cfg["t1_eps"] + 1e-4)
     assert torch.allclose(rec["ae_error"], (x - ae(x).clamp(0, 1)).flatten(1).norm(dim=1), atol=1e-5)
     again = oom.experiment(clf, ae, x, y, cfg, pca=pca, seed=3, progress=False)
-    assert all(torch.equal(rec[k], again[k]) for k in rec)
+    same = lambda a, b: torch.equal(a, b) or (a.is_floating_point() and torch.allclose(a, b, rtol=0, atol=0, equal_nan=True))  # noqa: E731
+    assert all(same(rec[k], again[k]) for k in rec)
     other = oom.experiment(clf, ae, x, y, cfg, pca=pca, seed=4, progress=False)
     assert torch.equal(rec["t1/R/tangent"], other["t1/R/tangent"])
     assert not torch.equal(rec["t1/R/random"], other["t1/R/random"])
@@ -164,6 +165,9 @@ def test_summarize_agrees_with_records():
     assert 0 <= r["offshare"]["boxfree/on"].value < 1e-2  # box-free on-manifold: in M
     assert set(r["min_norm"]["ratio"]) == {"on/tangent", "off/tangent", "on/random"}
     assert r["factors"] == (1.0, 2.0) and math.isfinite(r["factor_effect"].value)
+    ax = plots.distance_figure(r, title="t").axes[0]
+    assert "L2" in ax.get_ylabel() and len(ax.patches) == 2 * len(r["R"])
+    matplotlib.pyplot.close("all")
 
 
 def test_hierarchical_bootstrap_covers_model_variance():
@@ -176,7 +180,7 @@ def test_hierarchical_bootstrap_covers_model_variance():
     h = hier_bootstrap(mean, [values], units, n_boot=500)
     flat = hier_bootstrap(mean, [values], np.zeros(150), n_boot=500)
     assert h.units == 3 and h.n == 150 and h.per_unit == pytest.approx((0.0, 1.0, 2.0), abs=0.01)
-    assert (h.hi - h.lo) > 20 * (flat.hi - flat.lo)  # resampling models widens the interval
+    assert (h.hi - h.lo) > 5 * (flat.hi - flat.lo)  # resampling models widens the interval
     assert h.lo <= 1.0 <= h.hi
     again = hier_bootstrap(mean, [values], units, n_boot=500)
     assert again == h  # seeded

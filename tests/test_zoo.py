@@ -24,6 +24,40 @@ def test_smoke_models_train_then_come_from_the_cache(tmp_path, monkeypatch):
     assert second[1].zoo_info["mnist_ae_latent_dim"] == 16 and len(second[1].zoo_info["history"]["loss"]) == 2
 
 
+def test_seed_gives_independent_models_each_cached(tmp_path, monkeypatch):
+    monkeypatch.setenv("DMM_CACHE", str(tmp_path))
+    calls = []
+    original = cache.cached
+    monkeypatch.setattr(zoo, "cached", lambda name, params, compute, **kw: original(name, params, lambda: calls.append(name) or compute(), **kw))
+    a0, a1 = zoo.mnist_classifier("smoke", seed=0), zoo.mnist_classifier("smoke", seed=1)
+    e0, e1 = zoo.mnist_autoencoder("smoke", seed=0), zoo.mnist_autoencoder("smoke", seed=1)
+    assert calls == ["zoo_mnist_classifier"] * 2 + ["zoo_mnist_autoencoder"] * 2
+    assert a0.zoo_info["seed"] == 0 and a1.zoo_info["seed"] == 1
+    for m0, m1 in ((a0, a1), (e0, e1)):
+        assert not all(torch.equal(p, q) for p, q in zip(m0.state_dict().values(), m1.state_dict().values()))
+    again = zoo.mnist_classifier("smoke", seed=1)
+    assert len(calls) == 4 and all(torch.equal(p, q) for p, q in zip(a1.state_dict().values(), again.state_dict().values()))
+    # seed=None is the profile's seed (0): the same cache entry as seed=0
+    assert all(torch.equal(p, q) for p, q in zip(a0.state_dict().values(), zoo.mnist_classifier("smoke").state_dict().values()))
+    assert len(calls) == 4
+    from dmmlib.params import ParameterError
+
+    with pytest.raises(ParameterError):
+        zoo.cifar_autoencoder("smoke", seed=-1)
+
+
+def test_quick_mnist_training_budget():
+    """quick trains on all 60,000 digits (train size 0): the epochs were cut so that one classifier
+    and one autoencoder cost about the optimiser steps of the earlier 5,000-digit runs."""
+    from dmmlib import params
+
+    P = params.resolve("shared_models", "quick")
+    assert P["mnist_train_size"] == 0
+    clf_steps = P["mnist_clf_epochs"] * 60000 / P["mnist_clf_batch_size"]
+    ae_steps = P["mnist_ae_epochs"] * 60000 / P["mnist_ae_batch_size"]
+    assert 1000 <= clf_steps <= 3000 and 1000 <= ae_steps <= 3500
+
+
 def test_pretrained_cifar_classifier():
     m = zoo.cifar_classifier(20)
     assert not m.training and m(torch.rand(1, 3, 32, 32)).shape == (1, 10)

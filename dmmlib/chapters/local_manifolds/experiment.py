@@ -3,8 +3,7 @@ the Dimpled Manifold paper): how well an autoencoder reconstructs, how far the p
 finite-difference tangent spaces are from the exact ones, how the decoder's Jacobian
 spectrum looks, and the random-vector ratio measured on the tangent spaces.
 
-- :func:`draw_indices`, :func:`apply_batched`, :func:`accuracy`: seeded subsets and chunked
-  evaluation without gradients.
+- :func:`draw_indices`: seeded subsets (chunked evaluation: :mod:`dmmlib.evaluate`).
 - :func:`reconstruction_errors`: reconstructions and per-image MSE / L2 errors.
 - :func:`tangent_angle_study` (one batch) and :func:`tangent_study` (several seeds): the exact
   float64 Jacobian and the largest principal angle to it of the float32 forward-mode
@@ -12,7 +11,8 @@ spectrum looks, and the random-vector ratio measured on the tangent spaces.
 - :func:`spectrum_summary`: condition numbers and counts of strong singular values.
 - :func:`angle_summary`, :func:`best_steps`, :func:`range_verdict`: the finite-difference
   table and its best steps.
-- :func:`random_ratio_study`: the Monte Carlo random-vector ratio of appendix I per seed.
+- :func:`random_ratio_study`: the Monte Carlo random-vector ratio of appendix I per seed;
+  :func:`random_ratio_samples`: the draws themselves, per image.
 
 Images are (B, C, H, W) in [0, 1]; n = C*H*W pixels; errors are of [0,1]-scaled pixels;
 codes are (B, k); Jacobians (B, n, k); angles in degrees; finite-difference steps in code units.
@@ -27,6 +27,7 @@ import torch
 from torch import Tensor
 from tqdm.auto import tqdm
 
+from dmmlib.evaluate import apply_batched
 from dmmlib.manifold import orthonormal_basis, principal_angles, tangent_jacobian
 from dmmlib.subspaces import random_vector_ratio
 
@@ -44,25 +45,6 @@ def draw_indices(total: int, n: int, seed: int = 0) -> Tensor:
     if n == 0 or n >= total:
         return torch.arange(total)
     return torch.randperm(total, generator=torch.Generator().manual_seed(seed))[:n]
-
-
-def apply_batched(fn: Callable[[Tensor], Tensor], x: Tensor, *, batch_size: int = 500, device=None) -> Tensor:
-    """``fn`` on ``x`` (N, ...) in chunks of ``batch_size`` on ``device``, without gradients;
-    the outputs (N, ...) concatenated on the CPU."""
-    if not isinstance(x, Tensor) or x.dim() < 1 or len(x) == 0:
-        raise ValueError(f"x must be a non-empty batch (N, ...), got {tuple(getattr(x, 'shape', ()))}")
-    if not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
-    with torch.no_grad():
-        return torch.cat([fn(c.to(device) if device is not None else c).cpu() for c in x.split(batch_size)])
-
-
-def accuracy(model: Callable[[Tensor], Tensor], x: Tensor, y: Tensor, *, batch_size: int = 500, device=None) -> float:
-    """Share (in [0, 1]) of images x (N, ...) whose arg-max logit equals the label y (N,)."""
-    if y.shape != (len(x),):
-        raise ValueError(f"y must have shape ({len(x)},), got {tuple(y.shape)}")
-    logits = apply_batched(model, x, batch_size=batch_size, device=device)
-    return (logits.argmax(1) == y).float().mean().item()
 
 
 def reconstruction_errors(ae, x: Tensor, *, batch_size: int = 500, device=None) -> tuple[Tensor, Tensor, Tensor]:
@@ -202,13 +184,18 @@ def range_verdict(value: float, lo: float = 10.0, hi: float = 20.0) -> str:
 # -- appendix I: the random-vector ratio on the tangent spaces --------------------------------
 
 
-def random_ratio_study(jacobians: Sequence[Tensor], samples: int, *, seed_base: int = 1000) -> list[float]:
-    """Per seed s, the mean over images and ``samples`` Gaussian vectors of
-    R = ||r|| / ||Proj_M r|| with M the span of ``jacobians[s]`` (B, n, k) (seed ``seed_base + s``)."""
-    means = []
+def random_ratio_samples(jacobians: Sequence[Tensor], samples: int, *, seed_base: int = 1000) -> list[Tensor]:
+    """Per seed s, the draws R = ||r|| / ||Proj_M r|| (B, samples), float64, of ``samples``
+    Gaussian vectors per image, M the span of ``jacobians[s]`` (B, n, k) (seed ``seed_base + s``)."""
+    out = []
     for s, J in enumerate(jacobians):
         basis = orthonormal_basis(J)
         g = torch.Generator().manual_seed(seed_base + s)
-        R = random_vector_ratio(J.shape[1], J.shape[2], samples, basis=basis, generator=g)
-        means.append(R.mean().item())
-    return means
+        out.append(random_vector_ratio(J.shape[1], J.shape[2], samples, basis=basis, generator=g))
+    return out
+
+
+def random_ratio_study(jacobians: Sequence[Tensor], samples: int, *, seed_base: int = 1000) -> list[float]:
+    """Per seed s, the mean over images and ``samples`` Gaussian vectors of
+    R = ||r|| / ||Proj_M r|| with M the span of ``jacobians[s]`` (B, n, k) (seed ``seed_base + s``)."""
+    return [R.mean().item() for R in random_ratio_samples(jacobians, samples, seed_base=seed_base)]

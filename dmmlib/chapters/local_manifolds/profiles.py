@@ -1,6 +1,8 @@
 """Knobs of the chapter local_manifolds and their values under each profile.
 
-chapter "Local image manifolds" (section 7, appendices D, G, I). n_test: test images for
+chapter "Local image manifolds" (section 7, appendices D, G, I). models / autoencoders:
+how many MNIST classifiers / autoencoders per data set (seeds 0, 1, ...; the same models the
+on/off-manifold chapter uses; tangent spaces are studied on the seed-0 autoencoder); n_test: test images for
 reconstruction and accuracy (0 = all: 10,000 MNIST, 2,000 CIFAR airplane+automobile);
 n_tangent / n_tangent_cifar: MNIST / CIFAR test images per seed at which tangent spaces
 are compared (CIFAR's float64 Jacobians take seconds per image on a CPU); fd_eps: the
@@ -9,6 +11,8 @@ finite-difference steps (code units); n_random: random vectors per image (append
 
 # quick: the default, sized for a 2-core CPU
 QUICK = {'seeds': 3,
+ 'models': 3,
+ 'autoencoders': 2,
  'n_test': 0,
  'n_tangent': 10,
  'n_tangent_cifar': 4,
@@ -18,6 +22,8 @@ QUICK = {'seeds': 3,
 
 # smoke: exercises the code in seconds (tests); overrides of QUICK
 SMOKE = {'seeds': 1,
+ 'models': 2,
+ 'autoencoders': 1,
  'n_test': 200,
  'n_tangent': 2,
  'n_tangent_cifar': 1,
@@ -34,7 +40,9 @@ PAPER = {'seeds': 5,
 
 # the valid range (inclusive) of every number a knob holds (lists and dicts: each element)
 RANGES = {'seeds': (1, 50),
- 'n_test': (0, 2000),
+ 'models': (1, 20),
+ 'autoencoders': (1, 20),
+ 'n_test': (0, 10000),
  'n_tangent': (1, 400),
  'n_tangent_cifar': (1, 200),
  'fd_eps': (1e-08, 100.0),

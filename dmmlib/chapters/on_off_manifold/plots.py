@@ -15,15 +15,15 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from dmmlib.evaluate import as_logits
+from dmmlib.evaluate import predict
 from dmmlib.chapters.on_off_manifold.experiment import logits_along_line
 from dmmlib.plots.images import amplify  # noqa: F401  (public here too)
 from dmmlib.plots.images import show_image as _img
 
 
 def _pred(model, x: Tensor) -> int:
-    with torch.no_grad():
-        return int(as_logits(model, x.unsqueeze(0)).argmax(1))
+    """The predicted class of one image x (C, H, W)."""
+    return int(predict(model, x.unsqueeze(0), device=x.device)[0])
 
 
 def projection_figure(
@@ -164,20 +164,23 @@ def ratio_figure(ratios: Mapping[str, np.ndarray], reference: float, *, title: s
     return fig
 
 
-def distance_figure(table, *, title: str = "") -> plt.Figure:
-    """Table 2 as bars: mean on- and off-manifold distances per subspace with their 95 % intervals
-    and the unconstrained distance as a line. ``table``: :func:`dmmlib.chapters.on_off_manifold.experiment.table2`."""
+def distance_figure(result, *, title: str = "") -> plt.Figure:
+    """Table 2 as bars: mean on- and off-subspace PGD distances per subspace with their 95 %
+    intervals (over models and images), unconstrained PGD as a dashed line. ``result``: one
+    dataset's :func:`dmmlib.chapters.on_off_manifold.summary.summarize`."""
+    names = list(result["R"])
     fig, ax = plt.subplots(figsize=(6, 3.5))
-    pos = np.arange(len(table))
+    pos = np.arange(len(names))
     for off, mode in ((-0.2, "on"), (0.2, "off")):
-        m = table[f"{mode} mean"].to_numpy(float)
-        err = np.abs(np.stack([m - table[f"{mode} lo"].to_numpy(float), table[f"{mode} hi"].to_numpy(float) - m]))
-        ax.bar(pos + off, m, width=0.4, yerr=np.nan_to_num(err), capsize=3, label=f"{mode}-manifold PGD")
-    ax.axhline(float(table["none mean"].iloc[0]), color="k", ls="--", label="unconstrained PGD")
+        est = [result["dist"].get(f"{mode}/{s}") for s in names]
+        m = np.array([e.value if e else np.nan for e in est])
+        err = np.array([[e.value - e.lo, e.hi - e.value] if e else [np.nan, np.nan] for e in est]).T
+        ax.bar(pos + off, m, width=0.4, yerr=np.nan_to_num(np.abs(err)), capsize=3, label=f"{mode}-subspace PGD")
+    ax.axhline(result["dist"]["none"].value, color="k", ls="--", label="unconstrained PGD")
     ax.set_xticks(pos)
-    ax.set_xticklabels(table["space"], fontsize=8)
+    ax.set_xticklabels(names, fontsize=8)
     ax.set_xlabel("subspace S the steps are projected on / off")
-    ax.set_ylabel("mean L2 distance of the\nadversarial example")
+    ax.set_ylabel("mean L2 distance of the\nadversarial example ([0,1] pixels)")
     ax.legend(fontsize=7)
     if title:
         ax.set_title(title, fontsize=10)
@@ -195,7 +198,6 @@ def explorer(setup, P, *, max_images: int = 200, draw_now: bool = False):
 
     from dmmlib.attacks.pgd import pgd
     from dmmlib.manifold import local_tangent_basis, project_onto
-    from dmmlib.evaluate import predict
 
     ok = (predict(setup.classifier, setup.x[:max_images]) == setup.y[:max_images]).nonzero()[:, 0]
     ds = setup.dataset

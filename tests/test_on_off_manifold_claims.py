@@ -1,0 +1,80 @@
+"""The claims of the on/off-manifold chapter on constructed results: every criterion says
+supports, contradicts and inconclusive where it must, a passing control makes a claim
+inconclusive, and the conclusion text follows the verdicts."""
+import pytest
+
+from dmmlib.chapters.on_off_manifold import claims as cl
+from dmmlib.claims import VERDICTS, Estimate
+
+P = {"profile": "smoke"}
+
+
+def E(value, half=0.01):
+    return Estimate(value, value - half, value + half, 100, "images, 3 models")
+
+
+def results(R=9.0, E_at_x=0.03, E_xr=0.03, E_random=0.5, on=4.0, on_random=1.5, off=1.02, vs_R=1.5, vs_on=1.5,
+            factor=1.0, offshare=0.05, boxfree=4.0, min_norm=None):
+    r = {"units": 3, "images": 300, "sqrt_nk": 7.0, "expected_R": 7.34,
+         "R": {"tangent": E(R), "random": E(7.3)}, "E": {"tangent": E(E_at_x), "random": E(E_random)},
+         "E_xr": E(E_xr), "ratio": {"onf/1": E(on), "onf/10": E(on * factor), "on/tangent": E(on * factor),
+                                   "off/tangent": E(off), "on/random": E(on_random), "boxfree/on": E(boxfree)},
+         "vs": {c: {"R": E(vs_R), "on": E(vs_on)} for c in ("random", "pca", "other", "dct", "tangent_fd")},
+         "factor_effect": E(factor), "factors": (1.0, 10.0), "offshare": {"on": E(offshare)}}
+    if min_norm is not None:
+        r["min_norm"] = {"ratio": {"on/tangent": E(min_norm), "on/random": E(1.1)}}
+    return {"mnist": r}
+
+
+def verdicts(res):
+    return {c.id.split(".", 1)[1]: c.verdict for c in cl.claims(res, P)}
+
+
+def test_supports_everywhere():
+    v = verdicts(results())
+    for key in ("R_mnist", "E_mnist", "E_xr_mnist", "on_far_mnist", "off_close_mnist", "step_free_mnist",
+                "clamp_mnist", "boxfree_on_far_mnist", "special_R_mnist_pca", "special_on_mnist_other"):
+        assert v[key] == "supports", key
+    assert not any(k.endswith("tangent_fd") for k in v)  # the fd tangent space is not a control
+    assert set(v.values()) <= set(VERDICTS)
+
+
+def test_contradicts():
+    v = verdicts(results(R=3.0, E_at_x=0.5, E_xr=0.4, on=1.2, off=1.5, vs_R=1.0, vs_on=1.02, factor=1.6,
+                         offshare=0.4, boxfree=1.1))
+    for key in ("R_mnist", "E_mnist", "E_xr_mnist", "on_far_mnist", "off_close_mnist", "step_free_mnist",
+                "clamp_mnist", "boxfree_on_far_mnist", "special_R_mnist_pca", "special_on_mnist_dct"):
+        assert v[key] == "contradicts", key
+
+
+def test_inconclusive_when_the_interval_straddles():
+    v = verdicts(results(R=7.34, E_at_x=0.1, on=2.0, off=1.2, vs_R=1.1, factor=1.25, offshare=0.1))
+    for key in ("R_mnist", "E_mnist", "on_far_mnist", "off_close_mnist", "special_R_mnist_random", "step_free_mnist",
+                "clamp_mnist"):
+        assert v[key] == "inconclusive", key
+
+
+def test_a_passing_control_makes_a_claim_inconclusive():
+    # E small, but a random subspace holds an even smaller share: the test says nothing about M
+    assert verdicts(results(E_at_x=0.03, E_random=0.02))["E_mnist"] == "inconclusive"
+    # on-manifold far, but so is the random subspace
+    assert verdicts(results(on=4.0, on_random=3.0))["on_far_mnist"] == "inconclusive"
+    assert verdicts(results(on=4.0, on_random=1.2))["on_far_mnist"] == "supports"
+
+
+def test_on_far_uses_the_minimal_norm_attack_when_it_ran():
+    c = {c.id: c for c in cl.claims(results(on=4.0, min_norm=1.3), P)}["on_off_manifold.on_far_mnist"]
+    assert c.verdict == "contradicts" and "minimal-norm" in c.statement and c.ours.value == pytest.approx(1.3)
+    assert c.control.value == pytest.approx(1.1) and "minimal-norm" in c.control_name
+    c = {c.id: c for c in cl.claims(results(on=1.0, min_norm=4.0), P)}["on_off_manifold.on_far_mnist"]
+    assert c.verdict == "supports"  # the minimal-norm random control (1.1) fails the criterion
+    c = {c.id: c for c in cl.claims(results(on=4.0), P)}["on_off_manifold.on_far_mnist"]
+    assert "step factor 1" in c.statement
+
+
+def test_conclusion_follows_the_verdicts():
+    good = cl.conclusion(cl.claims(results(), P), "mnist")
+    bad = cl.conclusion(cl.claims(results(vs_R=1.0, factor=2.0, on=1.1), P), "mnist")
+    assert "differs from" in good and "does not depend on the step" in good
+    assert "indistinguishable" in bad and "depends on the step factor" in bad and "**contradicts**" in bad
+    assert good != bad

@@ -171,7 +171,8 @@ def test_summarize_agrees_with_records():
 
 
 def test_hierarchical_bootstrap_covers_model_variance():
-    from dmmlib.chapters.on_off_manifold.intervals import hier_bootstrap, mean
+    from dmmlib.chapters.on_off_manifold.intervals import mean
+    from dmmlib.stats import hierarchical_bootstrap as hier_bootstrap
 
     rng = np.random.default_rng(0)
     units = np.repeat(np.arange(3), 50)

@@ -82,3 +82,17 @@ def test_seed_interval_is_student_t_and_undefined_for_one_seed():
     assert (r.estimate, r.n) == (2.0, 3) and abs(r.hi - 2.0 - half) < 1e-12 and abs(2.0 - r.lo - half) < 1e-12
     one = seed_interval([5.0])
     assert one.estimate == 5.0 and np.isnan(one.lo) and np.isnan(one.hi)
+
+
+def test_hierarchical_bootstrap_widens_with_model_variance():
+    from dmmlib.stats import hierarchical_bootstrap
+
+    rng = np.random.default_rng(0)
+    units = np.repeat(np.arange(3), 50)
+    same = rng.normal(0, 1, 150)
+    shifted = same + np.repeat([-3.0, 0.0, 3.0], 50)  # the models disagree
+    a = hierarchical_bootstrap(lambda v: v.mean(), [same], units)
+    b = hierarchical_bootstrap(lambda v: v.mean(), [shifted], units)
+    assert a.n == b.n == 150 and a.units == b.units == 3 and len(b.per_unit) == 3
+    assert (b.hi - b.lo) > 3 * (a.hi - a.lo)
+    assert a.lo <= a.estimate <= a.hi

@@ -23,7 +23,7 @@ from dmmlib.data.mnist import ImageSet
 from dmmlib.data.paths import CorruptDataError, MissingDataError, data_dir, require
 
 PAIR = {"n01443537": 1, "n01484850": 2}  # goldfish, great white shark (appendix D.3)
-_EXTENSIONS = (".jpeg", ".jpg", ".png")
+IMAGE_EXTENSIONS = (".jpeg", ".jpg", ".png")
 
 
 def load_imagenet_pair(root: str | os.PathLike | None = None, split: str = "val", per_class: int | None = None) -> ImageSet:
@@ -42,7 +42,7 @@ def load_imagenet_pair(root: str | os.PathLike | None = None, split: str = "val"
     files, labels = [], []
     for wnid, label in PAIR.items():
         folder = require(base / wnid, f"ImageNet class folder {wnid}", f"Expected ImageFolder layout under {root}.")
-        found = sorted(p for p in folder.iterdir() if p.suffix.lower() in _EXTENSIONS)[:per_class]
+        found = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS)[:per_class]
         if not found:
             raise MissingDataError(f"ImageNet class folder {folder} holds no images")
         files += found
@@ -56,7 +56,7 @@ def load_imagenet_samples(wnids: Iterable[str] | None = None) -> ImageSet:
     Labels are ImageNet indices, looked up by class name in torchvision's category list.
     """
     folder = require(data_dir() / "imagenet-samples", "ImageNet sample images", "Point DMM_DATA at the shared data folder.")
-    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in _EXTENSIONS)
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS)
     if wnids is not None:
         wanted = set(wnids)
         files = [p for p in files if p.name.split("_")[0] in wanted]

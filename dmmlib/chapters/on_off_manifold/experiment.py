@@ -48,6 +48,7 @@ from tqdm.auto import tqdm
 from dmmlib.attacks.minimal_norm import fmn_l2
 from dmmlib.attacks.pgd import pgd
 from dmmlib.cache import cached
+from dmmlib.data.imagenet import IMAGE_EXTENSIONS
 from dmmlib.data.paths import MissingDataError
 from dmmlib.device import seed_everything
 from dmmlib.evaluate import accuracy, as_logits, model_device, predict
@@ -58,7 +59,7 @@ DATASETS = ("mnist", "cifar10", "imagenet")
 CONTROLS = ("random", "pca", "other", "dct")
 CIFAR_CLASSES = (0, 1)  # airplane, automobile: the autoencoder's classes (appendix D.3)
 IMAGENET_CLASSES = (1, 2)  # goldfish, great white shark
-IMAGE_SUFFIXES = (".jpeg", ".jpg", ".png")  # the image files dmmlib.data.imagenet reads
+
 BOX_FREE_SCALE = 100.0  # box-free PGD shrinks images by this factor around 0.5 (see box_free_pgd)
 
 # the paper's numbers (tables 1 and 2, appendix G), printed beside ours
@@ -188,7 +189,7 @@ def imagenet_missing(path: str, *, weights: bool = True) -> list[str]:
 
 
 def _has_images(folder: Path) -> bool:
-    return folder.is_dir() and any(p.suffix.lower() in IMAGE_SUFFIXES for p in folder.iterdir())
+    return folder.is_dir() and any(p.suffix.lower() in IMAGE_EXTENSIONS for p in folder.iterdir())
 
 
 def test_accuracy(setup: Setup) -> float:

@@ -34,7 +34,8 @@ from typing import Mapping
 import numpy as np
 from torch import Tensor
 
-from dmmlib.chapters.on_off_manifold.intervals import hier_bootstrap, mean, ratio_of_means
+from dmmlib.chapters.on_off_manifold.intervals import mean, ratio_of_means
+from dmmlib.stats import hierarchical_bootstrap as hier_bootstrap
 from dmmlib.claims import Estimate
 from dmmlib.subspaces import expected_random_ratio
 

@@ -16,7 +16,7 @@ from typing import Callable
 
 import torch
 from torch import Tensor
-from tqdm.auto import tqdm
+from dmmlib.progress import progress as tqdm
 
 from dmmlib.evaluate import as_logits
 

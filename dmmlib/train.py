@@ -13,7 +13,7 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm.auto import tqdm
+from dmmlib.progress import progress as tqdm
 
 from dmmlib.device import get_device, seed_everything
 

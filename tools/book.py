@@ -73,6 +73,45 @@ class CostError(params.ParameterError):
     """A parameter would make the run far more expensive than the quick profile."""
 
 
+class ProgressEcho:
+    """Echoes the progress bars a chapter's kernel writes to ``path`` (see dmmlib.progress) to
+    the terminal while it runs: the latest state of the bars, at most every ``every`` seconds."""
+
+    def __init__(self, path: Path, name: str, every: float = 10.0):
+        import threading
+
+        self.path, self.name, self.every = Path(path), name, every
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._offset, self._last = 0, ""
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._done.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
+        self._echo()
+
+    def _run(self) -> None:
+        while not self._done.wait(self.every):
+            self._echo()
+
+    def _echo(self) -> None:
+        try:
+            with open(self.path, "rb") as f:
+                f.seek(self._offset)
+                new = f.read()
+                self._offset = f.tell()
+        except OSError:
+            return
+        states = [t.strip() for t in re.split(r"[\r\n]+", new.decode("utf-8", "replace")) if t.strip()]
+        if states and states[-1] != self._last:
+            self._last = states[-1]
+            print(f"[book] {self.name}: {self._last}", file=sys.stderr, flush=True)
+
+
 class Book:
     """One book: ``root`` holds ``_toc.yml``, ``chapters/<name>.md`` and the other pages;
     builds go to ``build_root`` (default ``root/_build``)."""
@@ -195,6 +234,10 @@ class Book:
             os.environ["TQDM_DISABLE"] = "1"  # no widget progress bars in the pages; papermill shows progress
             warnings_file = Path(tmp) / "warnings.txt"  # dmmlib.cache writes its warnings there
             os.environ["DMM_WARNINGS_FILE"] = str(warnings_file)
+            progress_file = Path(tmp) / "progress.txt"  # dmmlib.progress writes long loops' bars there
+            os.environ["DMM_PROGRESS_FILE"] = str(progress_file)
+            echo = ProgressEcho(progress_file, name)
+            echo.start()
             start = time.perf_counter()
             try:
                 papermill.execute_notebook(
@@ -204,6 +247,8 @@ class Book:
                     extra_arguments=KERNEL_ARGS,
                 )
             finally:
+                echo.stop()
+                os.environ.pop("DMM_PROGRESS_FILE", None)
                 os.environ.pop("DMM_WARNINGS_FILE", None)
                 if env_before is None:
                     os.environ.pop("TQDM_DISABLE", None)

@@ -72,7 +72,7 @@ def _tarball(name: str) -> dict:
 def _decode(path) -> dict:
     """PNGs of a ``<split>/<class>/<name>.png`` tarball -> {'x': uint8 (N,3,32,32), 'y': int64 (N,)}."""
     from PIL import Image
-    from tqdm.auto import tqdm
+    from dmmlib.progress import progress as tqdm
 
     import zlib
 

@@ -83,7 +83,7 @@ def sample_quadratic_tail(
     With ``a = alpha - 1`` this counts inner-sphere errors of a quadratic net exactly as
     sampling the sphere would (the net is rotation-equivalent to its eigen form), at O(d)
     per sample. Returns the number of positive draws (an int)."""
-    from tqdm.auto import tqdm
+    from dmmlib.progress import progress as tqdm
 
     coeff = torch.as_tensor(_alpha(a), dtype=torch.float32)
     chunk = max(1, min(chunk, max(1, 2**24 // len(coeff))))

@@ -20,7 +20,7 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm.auto import tqdm
+from dmmlib.progress import progress as tqdm
 
 from dmmlib.attacks.sphere import manifold_attack
 from dmmlib.data.spheres import R_PAPER, batches, sample_sphere

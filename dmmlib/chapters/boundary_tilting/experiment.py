@@ -24,7 +24,7 @@ import math
 from typing import NamedTuple
 
 import torch
-from tqdm.auto import tqdm
+from dmmlib.progress import progress as tqdm
 
 
 # ----------------------------------------------------------------------------- validation

@@ -19,7 +19,7 @@ import math
 from typing import Mapping
 
 import numpy as np
-from tqdm.auto import tqdm
+from dmmlib.progress import progress as tqdm
 
 from dmmlib.attacks.pgd import pgd_l2
 from dmmlib.cache import cached

@@ -19,7 +19,7 @@ from typing import Callable, NamedTuple, Sequence
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm.auto import tqdm
+from dmmlib.progress import progress as tqdm
 
 from dmmlib.attacks.pgd import pgd_l2
 from dmmlib.data.synthetic import ManifoldSet

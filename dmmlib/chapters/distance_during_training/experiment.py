@@ -24,7 +24,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm.auto import tqdm
+from dmmlib.progress import progress as tqdm
 
 from dmmlib import zoo
 from dmmlib.attacks.deepfool import boundary_distance, margin

@@ -25,7 +25,7 @@ from typing import Callable, NamedTuple, Sequence
 import pandas as pd
 import torch
 from torch import Tensor
-from tqdm.auto import tqdm
+from dmmlib.progress import progress as tqdm
 
 from dmmlib.evaluate import apply_batched
 from dmmlib.manifold import orthonormal_basis, principal_angles, tangent_jacobian

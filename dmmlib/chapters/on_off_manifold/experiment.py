@@ -43,7 +43,7 @@ from typing import Any, Callable, Mapping, NamedTuple
 
 import torch
 from torch import Tensor, nn
-from tqdm.auto import tqdm
+from dmmlib.progress import progress as tqdm
 
 from dmmlib.attacks.minimal_norm import fmn_l2
 from dmmlib.attacks.pgd import pgd

@@ -29,7 +29,7 @@ from typing import Any, Callable, Mapping
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from tqdm.auto import tqdm
+from dmmlib.progress import progress as tqdm
 
 from dmmlib.cache import cached
 from dmmlib.chapters.relabelling import geometry

@@ -18,7 +18,7 @@ from typing import NamedTuple
 
 import torch
 from torch import Tensor
-from tqdm.auto import tqdm
+from dmmlib.progress import progress as tqdm
 
 from dmmlib.attacks.pgd import pgd
 from dmmlib.evaluate import model_device, predict

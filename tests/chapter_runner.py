@@ -46,3 +46,34 @@ def _parse(text: str):
         return ast.literal_eval(plain)
     except (ValueError, SyntaxError):
         return text
+
+
+def glued_images(name: str, profile: str = "smoke") -> set[str]:
+    """The glue keys of an executed chapter whose output is a PNG figure."""
+    images = set()
+    for cell in json.loads(book.executed_path(name, profile).read_text())["cells"]:
+        for out in cell.get("outputs", []):
+            scrap = out.get("metadata", {}).get("scrapbook", {})
+            if "name" in scrap and scrap.get("mime_prefix", "") + "image/png" in out.get("data", {}):
+                images.add(scrap["name"])
+    return images
+
+
+def html_tables(name: str, profile: str = "smoke") -> list[str]:
+    """The HTML outputs of an executed chapter that hold a table."""
+    found = []
+    for cell in json.loads(book.executed_path(name, profile).read_text())["cells"]:
+        for out in cell.get("outputs", []):
+            h = out.get("data", {}).get("text/html")
+            h = "".join(h) if isinstance(h, list) else h
+            if h and "<table" in h:
+                found.append(h)
+    return found
+
+
+def long_numbers(html: list[str], digits: int = 3) -> list[str]:
+    """Decimal numbers in ``html`` with more than ``digits`` significant digits (raw floats)."""
+    def significant(number):
+        return len(number.replace(".", "").lstrip("0"))
+
+    return [n for h in html for n in re.findall(r"\d+\.\d+", h) if significant(n) > digits]

@@ -1,5 +1,4 @@
 """Tests of dmmlib.chapters.boundary_tilting.experiment: the batched SVM sweep and the tilting-plane geometry."""
-import math
 
 import numpy as np
 import pytest

@@ -1,14 +1,12 @@
 """Runs the chapter "Adversarial spheres" in the smoke profile and checks what it glued."""
-import json
 import math
 import re
-from pathlib import Path
 
 import pytest
 
 from dmmlib import claims as C
 from dmmlib.chapters.adversarial_spheres import profiles
-from tests.chapter_runner import ROOT, book, run_chapter
+from tests.chapter_runner import ROOT, glued_images, html_tables, long_numbers, run_chapter
 
 CHAPTER = "adversarial_spheres"
 NAMES = ("on_off_ratio", "gradient_normal", "quad_alpha_count", "clt_estimate", "cap_bound", "fig4_k_fraction")
@@ -76,34 +74,16 @@ def test_numbers_are_finite(values):
 
 
 def test_figures_are_images(values):
-    nb = json.loads(Path(book.executed_path(CHAPTER, "smoke")).read_text())
-    images = set()
-    for cell in nb["cells"]:
-        for out in cell.get("outputs", []):
-            scrap = out.get("metadata", {}).get("scrapbook", {})
-            if "name" in scrap and scrap.get("mime_prefix", "") + "image/png" in out.get("data", {}):
-                images.add(scrap["name"])
+    images = glued_images(CHAPTER)
     assert set(FIGURES) <= images, set(FIGURES) - images
 
 
 def test_tables_are_formatted(values):
-    nb = json.loads(Path(book.executed_path(CHAPTER, "smoke")).read_text())
-    html = []
-    for cell in nb["cells"]:
-        for out in cell.get("outputs", []):
-            h = out.get("data", {}).get("text/html")
-            h = "".join(h) if isinstance(h, list) else h
-            if h and "<table" in h:
-                html.append(h)
+    html = html_tables(CHAPTER)
     assert len(html) >= 4  # ReLU nets, quadratic nets, figure 4, the claims
-    assert all('class="dmm-table"' in h for h in html)
+    assert all('class="dmm-table"' in h for h in html)  # every table scrolls in its box
     assert sum("<details" in h for h in html) >= 2
-
-    def significant(number):
-        return len(number.replace(".", "").lstrip("0"))
-
-    raw = [n for h in html for n in re.findall(r"\d+\.\d+", h) if significant(n) > 3]
-    assert not raw, raw[:5]
+    assert not long_numbers(html), long_numbers(html)[:5]  # three significant digits, not raw floats
 
 
 def test_ranges_and_error_bounds(values):

@@ -1,14 +1,12 @@
 """Runs the chapter "Boundary tilting" in the smoke profile and checks what it glued."""
-import json
 import math
 import re
-from pathlib import Path
 
 import pytest
 
 from dmmlib import claims as C
 from dmmlib.chapters.boundary_tilting import profiles
-from tests.chapter_runner import ROOT, book, run_chapter
+from tests.chapter_runner import ROOT, glued_images, html_tables, long_numbers, run_chapter
 
 CHAPTER = "boundary_tilting"
 IDS = {f"{CHAPTER}.{n}" for n in ("tilt_grows", "distance_formula", "best_intermediate", "toy_dimension", "mlp_tilt")}
@@ -81,26 +79,13 @@ def test_values_in_range(v):
 
 
 def test_figures_are_images(v):
-    nb = json.loads(Path(book.executed_path(CHAPTER, "smoke")).read_text())
-    images = set()
-    for cell in nb["cells"]:
-        for out in cell.get("outputs", []):
-            scrap = out.get("metadata", {}).get("scrapbook", {})
-            if "name" in scrap and scrap.get("mime_prefix", "") + "image/png" in out.get("data", {}):
-                images.add(scrap["name"])
+    images = glued_images(CHAPTER)
     assert set(FIGURES) <= images, set(FIGURES) - images
 
 
 def test_tables_are_formatted(v):
-    nb = json.loads(Path(book.executed_path(CHAPTER, "smoke")).read_text())
-    html = [("".join(o["data"]["text/html"]) if isinstance(o["data"]["text/html"], list) else o["data"]["text/html"])
-            for cell in nb["cells"] for o in cell.get("outputs", []) if "text/html" in o.get("data", {})
-            and "<table" in str(o["data"]["text/html"])]
+    html = html_tables(CHAPTER)
     assert len(html) >= 3  # convergence, the sweep (summary + details), the claims
     assert all('class="dmm-table"' in h for h in html)  # every table scrolls in its box
     assert any("<details" in h for h in html)
-    def significant(number):
-        return len(number.replace(".", "").lstrip("0"))
-
-    raw = [n for h in html for n in re.findall(r"\d+\.\d+", h) if significant(n) > 3]
-    assert not raw, raw[:5]  # three significant digits, not raw floats
+    assert not long_numbers(html), long_numbers(html)[:5]  # three significant digits, not raw floats

@@ -1,5 +1,4 @@
 """The relabelling chapter's claims: each verdict on constructed inputs that must give it."""
-import numpy as np
 import pytest
 import torch
 

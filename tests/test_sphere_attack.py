@@ -1,5 +1,4 @@
 """The manifold attack: stays on its sphere, finds known errors, nearest vs worst case."""
-import math
 
 import pytest
 import torch

@@ -36,7 +36,7 @@ def load_imagenet_pair(root: str | os.PathLike | None = None, split: str = "val"
     if not root:
         raise MissingDataError(
             "ImageNet is not on this machine: pass root=<folder> or set DMM_IMAGENET to a folder with "
-            f"<split>/n01443537/*.JPEG (goldfish) and <split>/n01484850/*.JPEG (great white shark)."
+            "<split>/n01443537/*.JPEG (goldfish) and <split>/n01484850/*.JPEG (great white shark)."
         )
     base = Path(root) / split if (Path(root) / split).is_dir() else Path(root)
     files, labels = [], []

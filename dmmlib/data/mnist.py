@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from dmmlib.data.checksums import verify
-from dmmlib.data.paths import CorruptDataError, MissingDataError, data_dir, require
+from dmmlib.data.paths import CorruptDataError, MissingDataError, data_dir, require  # noqa: F401  (named in the docstring)
 
 FULL_TRAIN = 60_000
 _FOLDERS = ("mnist", "MNIST/raw")

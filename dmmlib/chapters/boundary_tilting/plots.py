@@ -32,7 +32,6 @@ def draw_plane(ax, xy, y, line, labels, *, title="", alpha=0.35):
     for cls, color, label in zip((-1, 1), CLASS_COLORS, labels):
         m = y == cls
         ax.scatter(xy[m, 0], xy[m, 1], s=6, color=color, alpha=alpha, label=label, lw=0)
-    xlim, ylim = ax.get_xlim(), ax.get_ylim()
     lo = min(xy[:, 0].min(), xy[:, 1].min()) * 1.1
     hi = max(xy[:, 0].max(), xy[:, 1].max()) * 1.1
     xs, ys = _line_points(line, (lo, hi))

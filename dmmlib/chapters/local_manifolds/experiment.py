@@ -20,7 +20,7 @@ codes are (B, k); Jacobians (B, n, k); angles in degrees; finite-difference step
 from __future__ import annotations
 
 import copy
-from typing import Callable, NamedTuple, Sequence
+from typing import NamedTuple, Sequence
 
 import pandas as pd
 import torch

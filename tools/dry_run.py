@@ -194,7 +194,8 @@ def main(argv=None) -> int:
         # loops whose doubling costs less than a tenth of the run are below this measurement's noise
         below_noise = bool(loops) and r2["seconds"] - r1["seconds"] < 0.1 * r1["seconds"]
         gpu_factor = args.gpu_tflops * 1e3 * GPU_UTILISATION / rate
-        rows.append({"chapter": name, "ok": r1["ok"] and r2["ok"], "error": r1["error"] or r2["error"],
+        extra = {k: v for k, v in dry_overrides(name, 1).items() if k not in loops and k != "imagenet_path"}
+        rows.append({"chapter": name, "ok": r1["ok"] and r2["ok"], "error": r1["error"] or r2["error"], "extra": extra,
                      "t1_s": r1["seconds"], "t2_s": r2["seconds"], "peak_rss_gb": max(r1["peak_rss_gb"], r2["peak_rss_gb"]),
                      "loops": loops, "below_noise": below_noise, "cpu_hours": [add / 3600, nest / 3600],
                      "gpu_hours": [add / 3600 / gpu_factor, nest / 3600 / gpu_factor]})
@@ -232,6 +233,8 @@ def write_results(rows, rate, args, hw: str, results: Path = RESULTS) -> None:
     for r in merged.values():
         status = "ok" if r["ok"] else f"failed: {r['error']}".replace("|", "/")
         loops = ", ".join(f"{k} {v:,}" for k, v in r["loops"].items()) or "none"
+        if r.get("extra"):
+            loops += "; also set: " + ", ".join(f"{k} = {v}" for k, v in r["extra"].items())
         lines.append(f"| {r['chapter']} | {status} | {fmt_number(r['peak_rss_gb'])} | {hours(r['cpu_hours'])} | "
                      f"{hours(r['gpu_hours'])} | {loops}{note(r)} |")
     (results / "paper_dry_run.md").write_text("\n".join(lines) + "\n")

@@ -78,3 +78,70 @@ def test_conclusion_follows_the_verdicts():
     assert "differs from" in good and "does not depend on the step" in good
     assert "indistinguishable" in bad and "depends on the step factor" in bad and "**contradicts**" in bad
     assert good != bad
+
+
+# -- robust models (issue 11, item 9) --------------------------------------------------------------
+
+
+def robust_results(dist=1.8, R=0.8, R_random=1.0, on=0.8, on_random=1.0, half=0.01):
+    return {"units": 2, "images": 200,
+            "change": {"dist/none": E(dist, half), "R/tangent": E(R, half), "R/random": E(R_random, half),
+                       "R/pca": E(1.0, half), "R/tangent_vs_pca": E(R, half), "on_ratio/tangent": E(on, half), "on_ratio/random": E(on_random, half)}}
+
+
+def robust_verdicts(res):
+    return {c.id.split(".", 1)[1]: c.verdict for c in cl.robust_claims(res, P)}
+
+
+def test_robust_claims_support_contradict_and_inconclusive():
+    assert robust_verdicts(robust_results()) == {"robust_trained_mnist": "supports", "robust_R_mnist": "supports",
+                                                 "robust_R_specific_mnist": "supports", "robust_on_mnist": "supports"}
+    v = robust_verdicts(robust_results(dist=1.0, R=1.1, on=0.95))
+    assert v == {"robust_trained_mnist": "contradicts", "robust_R_mnist": "contradicts",
+                 "robust_R_specific_mnist": "contradicts", "robust_on_mnist": "contradicts"}
+    # intervals straddling the thresholds
+    v = robust_verdicts(robust_results(dist=1.2, R=0.9, on=0.9, half=0.05))
+    assert set(v.values()) == {"inconclusive"}
+
+
+def test_robust_claims_a_passing_random_control_makes_them_inconclusive():
+    v = robust_verdicts(robust_results(R_random=0.7, on_random=0.7))
+    assert v["robust_R_mnist"] == "inconclusive" and v["robust_on_mnist"] == "inconclusive"
+    assert v["robust_trained_mnist"] == "supports"
+
+
+def test_robust_claims_absent_when_not_run_and_ids_unique_with_the_chapter():
+    assert cl.robust_claims(None, P) == [] and cl.robust_claims({}, P) == []
+    ids = [c.id for c in cl.claims(results(), P) + cl.robust_claims(robust_results(), P)]
+    assert len(ids) == len(set(ids))
+    c = {c.id: c for c in cl.robust_claims(robust_results(), P)}["on_off_manifold.robust_R_mnist"]
+    assert c.section == "oom-robust" and c.control is not None and c.criterion.threshold == 0.9
+
+
+# -- stress test in k (issue 11, item 8) -------------------------------------------------------------
+
+
+def stress_results(R=9.0, on=3.0, on_random=1.5, half=0.01):
+    return {k: {"expected_R": 7.34 if k == 16 else 10.0, "R": E(R, half), "on_ratio": E(on, half),
+                "on_random_ratio": E(on_random, half)} for k in (4, 16)}
+
+
+def stress_verdicts(res):
+    return {c.id.split(".", 1)[1]: c.verdict for c in cl.stress_claims(res, P)}
+
+
+def test_stress_claims_per_k():
+    v = stress_verdicts(stress_results(R=12.0))
+    assert v == {"stress_R_mnist_k4": "supports", "stress_on_far_mnist_k4": "supports",
+                 "stress_R_mnist_k16": "supports", "stress_on_far_mnist_k16": "supports"}
+    v = stress_verdicts(stress_results(R=9.0))  # above k = 16's E[R], below k = 4's
+    assert v["stress_R_mnist_k16"] == "supports" and v["stress_R_mnist_k4"] == "contradicts"
+    v = stress_verdicts(stress_results(on=1.5))
+    assert v["stress_on_far_mnist_k4"] == "contradicts"
+    assert stress_verdicts(stress_results(on=2.0, half=0.1))["stress_on_far_mnist_k4"] == "inconclusive"
+    # a random subspace that is as far makes the on-far claim inconclusive
+    assert stress_verdicts(stress_results(on_random=3.0))["stress_on_far_mnist_k16"] == "inconclusive"
+    assert cl.stress_claims(None, P) == []
+    ids = [c.id for c in cl.claims(results(), P) + cl.robust_claims(robust_results(), P)
+           + cl.stress_claims(stress_results(), P)]
+    assert len(ids) == len(set(ids))

@@ -154,3 +154,69 @@ def conclusion(claims: list[Claim], dataset: str) -> str:
                                      "measures its step as well as the geometry.",
                       "inconclusive": "Whether the on-manifold PGD distance depends on the step factor is undecided."}[v])
     return " ".join(parts)
+
+
+# -- robust models (issue 11, item 9; :mod:`dmmlib.chapters.on_off_manifold.robust`) ---------------
+
+SOURCE_ROBUST = "DMM §5.1; Tsipras et al. 2019"
+ROBUST_WORKS = Criterion(">", 1.2, meaning="adversarial training must raise the mean minimal-norm distance by more "
+                         "than 20 % for the comparison to be about a robust model")
+ROBUST_ALIGN = Criterion("<", 0.9, meaning="robust / standard below 0.9: the robust model's perturbation holds a "
+                         "clearly (> 10 %) larger share in the subspace")
+ROBUST_SPECIFIC = Criterion("<", 0.9, meaning="the tangent space's R falls by more than 10 % beyond what the top-k PCA "
+                            "subspace's R falls")
+
+
+def robust_claims(r: Mapping[str, Any] | None, P: Mapping[str, Any]) -> list[Claim]:
+    """The robust-model claims from :func:`dmmlib.chapters.on_off_manifold.robust.summarize`'s
+    results ``r`` (None or empty: no claims). Ratios are robust / standard on the same images,
+    autoencoder and subspaces; each alignment claim has the same ratio on a random subspace of
+    the same k as its control: if that also falls below 0.9, the change is not about M."""
+    if not r:
+        return []
+    ch = r["change"]
+    sc = scale_text(P["profile"], models=r["units"], images=r["images"])
+    return [
+        claim("on_off_manifold.robust_trained_mnist", "MNIST: the adversarially trained classifier is more robust "
+              "(mean minimal-norm distance, robust / standard)", source="Madry et al. 2018 (check of the setup)",
+              ours=ch["dist/none"], criterion=ROBUST_WORKS, scale=sc, section="oom-robust"),
+        claim("on_off_manifold.robust_R_mnist", "MNIST: a robust model's perturbations align more with the "
+              "autoencoder's manifold (R(d, M) robust / standard below 0.9)", source=SOURCE_ROBUST,
+              ours=ch["R/tangent"], criterion=ROBUST_ALIGN, scale=sc, section="oom-robust",
+              control=ch["R/random"], control_name="R on a random subspace of the same k (robust / standard)"),
+        claim("on_off_manifold.robust_R_specific_mnist", "MNIST: the robust model's gain in alignment is specific to "
+              "the tangent space (its R ratio robust / standard over the same ratio for the top-k PCA subspace below "
+              "0.9)", source=SOURCE_ROBUST + " (control: PCA)", ours=ch["R/tangent_vs_pca"], criterion=ROBUST_SPECIFIC,
+              scale=sc, section="oom-robust"),
+        claim("on_off_manifold.robust_on_mnist", "MNIST: for a robust model, on-manifold adversarial examples are "
+              "relatively closer (minimal-norm on / unconstrained, robust / standard below 0.9)", source=SOURCE_ROBUST,
+              ours=ch["on_ratio/tangent"], criterion=ROBUST_ALIGN, scale=sc, section="oom-robust",
+              control=ch["on_ratio/random"], control_name="the same ratio on a random subspace of the same k"),
+    ]
+
+
+# -- stress test: the latent dimension k (issue 11, item 8; :mod:`dmmlib.chapters.on_off_manifold.stress`) --
+
+
+def stress_claims(r: Mapping[int, Mapping[str, Any]] | None, P: Mapping[str, Any]) -> list[Claim]:
+    """Per latent dimension k of :func:`dmmlib.chapters.on_off_manifold.stress.summarize`'s
+    results ``r`` (None or empty: none): does table 1's R claim (R(d, M) above a random vector's
+    E[R]) and table 2's on-far claim (minimal-norm on / unconstrained above 2, random subspace of
+    the same k as the control) hold at every k?"""
+    if not r:
+        return []
+    out = []
+    for k, v in sorted(r.items()):
+        sc = scale_text(P["profile"], models=1, images=v["R"].n)
+        out.append(claim(
+            f"on_off_manifold.stress_R_mnist_k{k}", f"MNIST, autoencoder with k = {k}: minimal-norm perturbations "
+            "avoid the tangent space more than a random vector does (R(d, M) above its E[R])",
+            source=SOURCE_T1 + " (stress test in k, issue 11)", ours=v["R"],
+            criterion=Criterion(">", v["expected_R"], meaning="E[R] of a random vector (App. I, exact)"),
+            scale=sc, section="oom-stress"))
+        out.append(claim(
+            f"on_off_manifold.stress_on_far_mnist_k{k}", f"MNIST, autoencoder with k = {k}: on-manifold adversarial "
+            "examples are much further than unconstrained ones (minimal-norm attack)",
+            source=SOURCE_T2 + " (stress test in k, issue 11)", ours=v["on_ratio"], criterion=ON_FAR, scale=sc,
+            section="oom-stress", control=v["on_random_ratio"], control_name="a random subspace of the same k"))
+    return out

@@ -13,7 +13,13 @@ basis_method: "jvp" (exact Jacobian) or "fd" (the paper's finite differences, st
 controls: subspaces of the same k compared with the autoencoder's tangent space; pca_size:
 training images for the PCA control; imagenet_path: a folder with the goldfish/great-white-
 shark classes ("" = none); batch_size: images whose tangent bases are held at once (an
-ImageNet basis, 150528 x 3584 float32, is 2.2 GB).
+ImageNet basis, 150528 x 3584 float32, is 2.2 GB); robust: the robust-model comparison (issue 11,
+item 9, :mod:`robust`): robust_models MNIST units (classifier seed u, its autoencoder) each get an
+L2-adversarially trained classifier (PGD radius robust_eps, robust_pgd_steps steps, robust_epochs
+epochs of Adam at robust_lr on robust_train_size training digits, 0 = all), compared with the
+standard one on robust_n_images test images per unit; stress: the latent-dimension stress test
+(issue 11, item 8, :mod:`stress`): MNIST autoencoders with the codes of stress_latent_dims, trained
+stress_ae_epochs epochs (seed 0), with model unit 0's classifier on stress_n_images test images.
 """
 
 # quick: the default, sized for a 2-core CPU
@@ -45,7 +51,19 @@ QUICK = {'datasets': ['mnist', 'cifar10', 'imagenet'],
  'n_boot': 2000,
  'n_show': 3,
  'linf_eps': {'mnist': 0.3, 'cifar10': 0.03137, 'imagenet': 0.01569},
- 'imagenet_path': ''}
+ 'imagenet_path': '',
+ 'robust': True,
+ 'robust_models': 2,
+ 'robust_n_images': 200,
+ 'robust_eps': 1.5,
+ 'robust_pgd_steps': 5,
+ 'robust_epochs': 3,
+ 'robust_lr': 0.001,
+ 'robust_train_size': 0,
+ 'stress': True,
+ 'stress_latent_dims': [4, 8, 16, 32],
+ 'stress_ae_epochs': 1,
+ 'stress_n_images': 200}
 
 # smoke: exercises the code in seconds (tests); overrides of QUICK
 SMOKE = {'models': {'mnist': 2, 'cifar10': 1, 'imagenet': 1},
@@ -60,7 +78,13 @@ SMOKE = {'models': {'mnist': 2, 'cifar10': 1, 'imagenet': 1},
  'mn_steps': 20,
  'pca_size': 500,
  'n_boot': 200,
- 'n_show': 1}
+ 'n_show': 1,
+ 'robust_n_images': 8,
+ 'robust_epochs': 1,
+ 'robust_pgd_steps': 2,
+ 'robust_train_size': 2000,
+ 'stress_latent_dims': [4, 16],
+ 'stress_n_images': 8}
 
 # paper: the paper's settings, for a GPU; overrides of QUICK
 PAPER = {'models': {'mnist': 3, 'cifar10': 3, 'imagenet': 1},
@@ -72,7 +96,14 @@ PAPER = {'models': {'mnist': 3, 'cifar10': 3, 'imagenet': 1},
  'mn_steps': 1000,
  'pca_size': 0,
  'n_boot': 10000,
- 'n_show': 4}
+ 'n_show': 4,
+ 'robust_models': 2,
+ 'robust_n_images': 1000,
+ 'robust_pgd_steps': 10,
+ 'robust_epochs': 20,
+ 'stress_latent_dims': [4, 8, 16, 32, 64],
+ 'stress_ae_epochs': 50,
+ 'stress_n_images': 1000}
 
 # the valid range (inclusive) of every number a knob holds (lists and dicts: each element)
 RANGES = {'models': (1, 20),
@@ -94,4 +125,14 @@ RANGES = {'models': (1, 20),
  'pca_size': (0, 60000),
  'n_boot': (100, 100000),
  'n_show': (1, 40),
- 'linf_eps': (1e-05, 1.0)}
+ 'linf_eps': (1e-05, 1.0),
+ 'robust_models': (1, 20),
+ 'robust_n_images': (1, 5000),
+ 'robust_eps': (0.01, 10.0),
+ 'robust_pgd_steps': (1, 100),
+ 'robust_epochs': (1, 200),
+ 'robust_lr': (1e-06, 1.0),
+ 'robust_train_size': (0, 60000),
+ 'stress_latent_dims': (1, 784),
+ 'stress_ae_epochs': (1, 10000),
+ 'stress_n_images': (1, 5000)}

@@ -197,7 +197,8 @@ def summarize(records: Mapping[str, Tensor], *, n_boot: int = 2000) -> dict:
       succeeded}; ``dist``: {(model, "none" | "on/tangent" | "off/tangent" | "on/random"): mean
       minimal-norm distance over successes}; ``on_ratio``: {(model, space): on / unconstrained};
     - ``change``: robust / standard, paired on the images where both succeeded: "R/<space>"
-      (ratio of mean R), "dist/none", "on_ratio/tangent", "on_ratio/random";
+      (ratio of mean R), "dist/none", "on_ratio/tangent", "on_ratio/random", and
+      "R/tangent_vs_pca" (the tangent space's change over the PCA subspace's);
     - ``units``, ``images``.
     """
     units = records["unit"].numpy()
@@ -226,6 +227,9 @@ def summarize(records: Mapping[str, Tensor], *, n_boot: int = 2000) -> dict:
     for s in SPACES:
         if f"robust/R/{s}" in a:
             out["change"][f"R/{s}"] = est(ratio_of_means, [a[f"robust/R/{s}"], a[f"standard/R/{s}"]], both)
+    if "robust/R/pca" in a:  # is the gain specific to the tangent space? (its change over PCA's)
+        out["change"]["R/tangent_vs_pca"] = est(_ratio_change, [a["robust/R/tangent"], a["standard/R/tangent"],
+                                                                a["robust/R/pca"], a["standard/R/pca"]], both)
     out["change"]["dist/none"] = est(ratio_of_means, [a["robust/mn/none/dist"], a["standard/mn/none/dist"]], both)
     for s in ("tangent", "random"):
         on_ok = both & a[f"robust/mn/on/{s}/success"].astype(bool) & a[f"standard/mn/on/{s}/success"].astype(bool)
@@ -235,6 +239,36 @@ def summarize(records: Mapping[str, Tensor], *, n_boot: int = 2000) -> dict:
     return out
 
 
-def _ratio_change(on_r: np.ndarray, none_r: np.ndarray, on_s: np.ndarray, none_s: np.ndarray) -> float:
-    """(robust on / unconstrained) / (standard on / unconstrained), ratios of means."""
-    return float((on_r.mean() / none_r.mean()) / (on_s.mean() / none_s.mean()))
+def _ratio_change(a: np.ndarray, b: np.ndarray, c: np.ndarray, d: np.ndarray) -> float:
+    """(mean a / mean b) / (mean c / mean d): e.g. (robust on / unconstrained) / (standard on / unconstrained)."""
+    return float((a.mean() / b.mean()) / (c.mean() / d.mean()))
+
+
+ROWS = (("R", ("standard", "tangent"), "R(d, M), tangent space"), ("R", ("standard", "random"), "R(d, S), random subspace"),
+        ("R", ("standard", "pca"), "R(d, S), top-k PCA"), ("E", ("standard", "tangent"), "E at x, tangent space"),
+        ("E", ("standard", "random"), "E at x, random subspace"),
+        ("dist", ("standard", "none"), "minimal-norm distance, unconstrained"),
+        ("dist", ("standard", "on/tangent"), "minimal-norm distance, on M"),
+        ("dist", ("standard", "off/tangent"), "minimal-norm distance, off M"),
+        ("dist", ("standard", "on/random"), "minimal-norm distance, on a random subspace"),
+        ("on_ratio", ("standard", "tangent"), "on M / unconstrained"),
+        ("on_ratio", ("standard", "random"), "on random / unconstrained"))
+CHANGE = {"R(d, M), tangent space": "R/tangent", "R(d, S), random subspace": "R/random", "R(d, S), top-k PCA": "R/pca",
+          "minimal-norm distance, unconstrained": "dist/none", "on M / unconstrained": "on_ratio/tangent",
+          "on random / unconstrained": "on_ratio/random"}
+
+
+def table(results: Mapping[str, Any]):
+    """A DataFrame: one row per quantity, the standard and the robust model's value [95 % interval]
+    and, where the claims use it, robust / standard (paired)."""
+    import pandas as pd
+
+    rows = []
+    for group, (_, space), label in ROWS:
+        d = results[group]
+        if ("standard", space) not in d:
+            continue
+        change = results["change"].get(CHANGE.get(label, ""), None)
+        rows.append({"quantity": label, "standard": d[("standard", space)].text(), "robust": d[("robust", space)].text(),
+                     "robust / standard": change.text() if change is not None else ""})
+    return pd.DataFrame(rows)

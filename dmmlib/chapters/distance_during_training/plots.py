@@ -148,9 +148,9 @@ def histogram_widget(results: Mapping[str, Any]):
     ds0 = next(iter(results))
     dataset = w.Dropdown(options=list(results), value=ds0, description="dataset")
     setting = w.Dropdown(options=list(results[ds0]["runs"]), value="main", description="optimiser")
-    seed = w.IntSlider(0, 0, len(results[ds0]["runs"]["main"]) - 1, description="seed")
+    seed = w.IntSlider(0, 0, len(results[ds0]["runs"]["main"]) - 1, description="seed", continuous_update=False)
     n_ck = len(results[ds0]["runs"]["main"][0]["steps"])
-    ck = w.IntSlider(n_ck - 1, 0, n_ck - 1, description="checkpoint")
+    ck = w.IntSlider(n_ck - 1, 0, n_ck - 1, description="checkpoint", continuous_update=False)
     out = w.Output()
 
     def draw(*_):

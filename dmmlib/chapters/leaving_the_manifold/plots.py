@@ -144,9 +144,9 @@ def decoder_widget(decoder, model, class_names=CLASSES):
     from dmmlib.data.fonts import PARAM_NAMES, PARAM_RANGES
 
     sliders = {n: W.FloatSlider(value=(lo + hi) / 2 if n != "scale" else 1.0, min=lo, max=hi, step=(hi - lo) / 50,
-                                description=n) for n, (lo, hi) in zip(PARAM_NAMES, PARAM_RANGES)}
-    font = W.IntSlider(0, 0, decoder.n_fonts - 1, description="font")
-    letter = W.IntSlider(0, 0, len(class_names) - 1, description="letter")
+                                description=n, continuous_update=False) for n, (lo, hi) in zip(PARAM_NAMES, PARAM_RANGES)}
+    font = W.IntSlider(0, 0, decoder.n_fonts - 1, description="font", continuous_update=False)
+    letter = W.IntSlider(0, 0, len(class_names) - 1, description="letter", continuous_update=False)
 
     def show(font, letter, **params):
         a = torch.tensor([[params[n] for n in PARAM_NAMES]])

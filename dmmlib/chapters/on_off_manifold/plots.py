@@ -203,7 +203,8 @@ def explorer(setup, P, *, max_images: int = 200, draw_now: bool = False):
     ds = setup.dataset
     image = widgets.Dropdown(options=[(f"test image {int(i)}", int(i)) for i in ok], description="image")
     attack = widgets.Dropdown(options=["PGD L2", "on-manifold PGD", "off-manifold PGD", "PGD Linf"], description="attack")
-    eps = widgets.FloatSlider(value=P["t1_eps"][ds], min=0.01, max=P["t2_eps"][ds], step=0.01, description="eps")
+    eps = widgets.FloatSlider(value=P["t1_eps"][ds], min=0.01, max=P["t2_eps"][ds], step=0.01, description="eps",
+                              continuous_update=False)
     out = widgets.Output()
 
     def draw(*_):

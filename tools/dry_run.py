@@ -84,7 +84,10 @@ def fake_imagenet(per_class: int = 4) -> Path:
         for wnid in PAIR:
             folder = root / split / wnid
             folder.mkdir(parents=True, exist_ok=True)
-            src = next((data_dir() / "imagenet-samples").glob(f"{wnid}_*.JPEG"))
+            src = next((data_dir() / "imagenet-samples").glob(f"{wnid}_*.JPEG"), None)
+            if src is None:
+                raise SystemExit(f"error: the fake ImageNet folder needs {data_dir() / 'imagenet-samples'}/{wnid}_*.JPEG "
+                                 "(the shared sample images; set DMM_DATA)")
             for i in range(per_class):
                 if not (folder / f"img{i}.JPEG").exists():
                     shutil.copy(src, folder / f"img{i}.JPEG")

@@ -136,3 +136,8 @@ RANGES = {'models': (1, 20),
  'stress_latent_dims': (1, 784),
  'stress_ae_epochs': (1, 10000),
  'stress_n_images': (1, 5000)}
+
+# tools/dry_run.py: the paper's sizes (k = 3584 for ImageNet, its autoencoder's width, the
+# batch sizes), but one ImageNet image: its exact tangent basis (150,528 x 3,584) alone takes
+# about ten minutes on one CPU thread.
+DRY_RUN = {"n_images": {**PAPER.get("n_images", QUICK["n_images"]), "imagenet": 1}}

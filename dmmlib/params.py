@@ -22,11 +22,16 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import os
 import pkgutil
 from types import MappingProxyType
 from typing import Any, Mapping
 
 PROFILE_NAMES = ("smoke", "quick", "paper")
+# knobs that count iterations of a loop: what a dry run of the paper profile cuts (tools/dry_run.py)
+LOOP_NAMES = ("seeds",)
+LOOP_SUFFIXES = ("epochs", "steps", "iters", "iter", "restarts", "checkpoints", "samples", "_eval")
+DRY_RUN_ENV = "DMM_DRY_RUN_CUT"
 SHARED = {"shared_models": "dmmlib.zoo_profiles"}
 
 
@@ -92,8 +97,20 @@ def resolve(chapter: str, profile: str = "quick", **overrides: Any) -> Mapping[s
         if value is not None:
             values[name] = _checked(chapter, name, value, table["quick"][name])
             _check_range(chapter, name, values[name], table.get("ranges", {}).get(name))
+    cut = os.environ.get(DRY_RUN_ENV)
+    if cut:  # a dry run (tools/dry_run.py): every loop knob cut, also those of the shared models
+        lows = table.get("ranges", {})
+        for name in loop_knobs(chapter, values):
+            values[name] = max(min(values[name], int(cut)), int(lows.get(name, (1, None))[0]))
     values["profile"] = profile
     return MappingProxyType(values)
+
+
+def loop_knobs(chapter: str, values: Mapping[str, Any]) -> list[str]:
+    """The integer knobs of ``values`` (a chapter's resolved knobs) that count loop iterations
+    and are above 1: seeds, epochs, steps, iterations, restarts, checkpoints, samples."""
+    return [k for k, v in values.items() if k != "profile" and isinstance(v, int) and not isinstance(v, bool)
+            and (k in LOOP_NAMES or k.endswith(LOOP_SUFFIXES)) and v > 1]
 
 
 def from_namespace(chapter: str, namespace: Mapping[str, Any]) -> Mapping[str, Any]:

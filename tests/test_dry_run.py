@@ -41,3 +41,13 @@ def test_dry_run_of_the_cheapest_chapter_at_paper_sizes(tmp_path):
     row = rows["boundary_tilting"]
     assert row["ok"] and 0 < row["peak_rss_gb"] < 16 and row["cpu_hours"][0] <= row["cpu_hours"][1]
     assert "boundary_tilting | ok" in (tmp_path / "paper_dry_run.md").read_text()
+
+
+def test_a_dry_run_cuts_the_shared_models_loops_too(monkeypatch):
+    from dmmlib import params
+
+    full = params.resolve("shared_models", "paper")
+    monkeypatch.setenv(params.DRY_RUN_ENV, "2")
+    cut = params.resolve("shared_models", "paper")
+    assert full["mnist_ae_epochs"] == 1000 and cut["mnist_ae_epochs"] == 2
+    assert cut["mnist_ae_latent_dim"] == full["mnist_ae_latent_dim"]  # sizes stay

@@ -37,9 +37,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
+from dmmlib.params import DRY_RUN_ENV  # noqa: E402
 
-LOOP_NAMES = ("seeds",)
-LOOP_SUFFIXES = ("epochs", "steps", "iters", "iter", "restarts", "checkpoints", "samples", "_eval")
 OUT = ROOT / "book" / "_build" / "dry-run"
 RESULTS = ROOT / "benchmarks" / "results"
 GPU_UTILISATION = 0.3
@@ -50,8 +49,7 @@ def loop_knobs(chapter: str) -> dict[str, int]:
     from dmmlib import params
 
     paper = params.resolve(chapter, "paper")
-    return {k: v for k, v in paper.items() if k != "profile" and isinstance(v, int) and not isinstance(v, bool)
-            and (k in LOOP_NAMES or k.endswith(LOOP_SUFFIXES)) and v > 1}
+    return {k: paper[k] for k in params.loop_knobs(chapter, paper)}
 
 
 def dry_overrides(chapter: str, cut: int) -> dict:
@@ -94,12 +92,15 @@ def fake_imagenet(per_class: int = 4) -> Path:
     return root
 
 
-def run_once(chapter: str, overrides: dict, memory_gb: float, timeout_s: int) -> dict:
-    """Execute ``chapter`` (paper, ``overrides``) in a child process with a capped address
-    space; return {seconds, peak_rss_gb, ok, error}."""
+def run_once(chapter: str, cut: int, memory_gb: float, timeout_s: int) -> dict:
+    """Execute ``chapter`` (paper, :func:`dry_overrides` with loops cut to ``cut``) in a child
+    process with a capped address space; return {seconds, peak_rss_gb, ok, error}."""
+    overrides = dry_overrides(chapter, cut)
     OUT.mkdir(parents=True, exist_ok=True)
     record = OUT / f"{chapter}.run.json"
     cmd = [sys.executable, __file__, "--one", chapter, "--overrides", json.dumps(overrides), "--record", str(record)]
+    # the shared models' loops (zoo_profiles: autoencoder epochs, ...) are cut by dmmlib.params too
+    env = {**os.environ, DRY_RUN_ENV: str(cut)}
     limit = int(memory_gb * 2**30)
 
     def cap():
@@ -107,7 +108,7 @@ def run_once(chapter: str, overrides: dict, memory_gb: float, timeout_s: int) ->
 
     start = time.perf_counter()
     try:
-        proc = subprocess.run(cmd, preexec_fn=cap, capture_output=True, text=True, timeout=timeout_s)
+        proc = subprocess.run(cmd, preexec_fn=cap, capture_output=True, text=True, timeout=timeout_s, env=env)
         ok, err = proc.returncode == 0, proc.stderr[-2000:]
     except subprocess.TimeoutExpired:
         ok, err = False, f"timed out after {timeout_s} s"
@@ -191,8 +192,8 @@ def main(argv=None) -> int:
     for name in chapters:
         loops = loop_knobs(name)
         print(f"[dry-run] {name}: loops cut {loops}", flush=True)
-        r1 = run_once(name, dry_overrides(name, 1), args.memory_gb, args.timeout)
-        r2 = run_once(name, dry_overrides(name, 2), args.memory_gb, args.timeout) if r1["ok"] and loops else r1
+        r1 = run_once(name, 1, args.memory_gb, args.timeout)
+        r2 = run_once(name, 2, args.memory_gb, args.timeout) if r1["ok"] and loops else r1
         add, nest = estimate(r1["seconds"], r2["seconds"], loops) if r1["ok"] and r2["ok"] else (math.nan, math.nan)
         # loops whose doubling costs less than a tenth of the run are below this measurement's noise
         below_noise = bool(loops) and r2["seconds"] - r1["seconds"] < 0.1 * r1["seconds"]

@@ -23,12 +23,13 @@ def test_loop_knobs_are_cut_and_sizes_kept():
     assert p["n_lambdas"] == params.resolve("boundary_tilting", "paper")["n_lambdas"]  # sizes stay the paper's
 
 
-def test_estimate_brackets_additive_and_nested():
-    add, nest = dry_run.estimate(10.0, 13.0, {"seeds": 5, "epochs": 100})
-    assert add == pytest.approx(10 + 3 / 2 * (4 + 99))
-    assert nest == pytest.approx(10 + 3 / 3 * (500 - 1))
-    assert add <= nest
-    assert dry_run.estimate(10.0, 9.0, {"seeds": 3}) == (10.0, 10.0)  # noise never gives a negative cost
+def test_estimate_brackets_additive_and_seed_repeated():
+    low, high = dry_run.estimate(10.0, 13.0, {"seeds": 5, "epochs": 100})
+    assert low == pytest.approx(10 + 3 / 2 * (4 + 99))
+    assert high == pytest.approx(5 * (10 + 3 / 2 * 99))
+    assert low <= high
+    assert dry_run.estimate(10.0, 9.0, {"epochs": 3}) == (10.0, 10.0)  # noise never gives a negative cost
+    assert dry_run.estimate(10.0, 9.0, {"seeds": 3}) == (10.0, 30.0)  # seeds repeat the whole run
     assert dry_run.estimate(7.0, 7.0, {}) == (7.0, 7.0)
 
 

@@ -12,9 +12,9 @@ space capped at ``--memory-gb``, so an out-of-memory run fails alone instead of 
 machine with it.
 
 From the two run times t1 and t2 the estimate of the full ``paper`` run brackets the cost
-of the cut loops between two assumptions: *additive* (each loop knob adds its own
-iterations; cost t1 + (t2 - t1) / m * sum(V_k - 1) over the m cut knobs with paper values
-V_k) and *nested* (the loops multiply; cost t1 + (t2 - t1) / (2^m - 1) * (prod V_k - 1)).
+of the cut loops between two assumptions (:func:`estimate`): the loops add up, or the seeds
+repeat everything else; in both, each cut knob's share of t2 - t1 is taken as equal. It is
+an order of magnitude, no more.
 The GPU estimate divides by the ratio of a stated GPU FLOP rate (``--gpu-tflops``, at the
 stated utilisation) to the CPU's measured float32 matmul rate; it is an order of magnitude,
 not a promise. Results: ``benchmarks/results/paper_dry_run.md`` (shown on the
@@ -156,14 +156,18 @@ def cpu_gflops() -> float:
 
 
 def estimate(t1: float, t2: float, loops: dict[str, int]) -> tuple[float, float]:
-    """(additive, nested) estimates in seconds of the full run from the dry runs' times."""
+    """(low, high) estimates in seconds of the full run from the dry runs' times t1 (loops at
+    1) and t2 (loops at 2). Doubling the m cut loops added t2 - t1, shared equally: u per knob
+    and iteration. Low: the loops add up, t1 + u * sum(V_k - 1). High: the seeds repeat
+    everything else, seeds * (t1 + u * sum over the other knobs of (V_k - 1))."""
     m = len(loops)
     if m == 0:
         return t1, t1
-    extra = max(t2 - t1, 0.0)
-    additive = t1 + extra / m * sum(v - 1 for v in loops.values())
-    nested = t1 + extra / (2**m - 1) * (math.prod(loops.values()) - 1)
-    return additive, nested
+    u = max(t2 - t1, 0.0) / m
+    low = t1 + u * sum(v - 1 for v in loops.values())
+    seeds = loops.get("seeds", 1)
+    high = seeds * (t1 + u * sum(v - 1 for k, v in loops.items() if k != "seeds"))
+    return low, max(low, high)
 
 
 def main(argv=None) -> int:
@@ -229,10 +233,10 @@ def write_results(rows, rate, args, hw: str, results: Path = RESULTS) -> None:
     lines = ["## The `paper` profile: dry run and cost estimate", "",
              f"Measured by `tools/dry_run.py` (`make dry-run`) on {hw}; CPU float32 matmul rate {rate:.0f} GFLOP/s. "
              "Each chapter ran at the paper's sizes with its loop knobs cut to 1 and to 2 (address space capped at "
-             f"{args.memory_gb:g} GB). The estimates bracket the full run between loops that add up and loops that "
-             f"nest; the GPU column assumes {args.gpu_tflops:g} TFLOP/s float32 at {GPU_UTILISATION:.0%} utilisation. "
+             f"{args.memory_gb:g} GB). The estimates bracket the full run between loops that add up and seeds that "
+             f"repeat everything else (each cut loop's share of the extra time taken as equal); the GPU column assumes {args.gpu_tflops:g} TFLOP/s float32 at {GPU_UTILISATION:.0%} utilisation. "
              "A peak above 24 GB does not fit an ordinary GPU as configured.", "",
-             "| chapter | dry run | peak memory (GB, CPU RSS) | est. CPU hours (2 cores) | est. GPU hours | loops cut |",
+             "| chapter | dry run | peak memory (GB, CPU RSS) | est. CPU hours (1 thread) | est. GPU hours | loops cut |",
              "| --- | --- | ---: | ---: | ---: | --- |"]
     for r in merged.values():
         status = "ok" if r["ok"] else f"failed: {r['error']}".replace("|", "/")

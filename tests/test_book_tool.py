@@ -298,3 +298,12 @@ def test_thread_verdict_check_lists_differing_verdicts():
     assert "1 verdict(s) differ" in text and "supports: 2.00 [1.90, 2.10]" in text and "contradicts" in text
     _, _, failed = tv.compare({1: {"ch": "RuntimeError: boom"}, 2: {"ch": {}}}, ["ch"])
     assert failed == ["ch (1 thread(s)): RuntimeError: boom"]
+
+
+def test_glued_numpy_scalars_become_plain_numbers_on_the_site():
+    nb = {"cells": [{"cell_type": "code", "outputs": [
+        {"output_type": "display_data", "metadata": {"scrapbook": {"name": "x"}}, "data": {"text/plain": "np.float64(30.5)"}},
+        {"output_type": "execute_result", "metadata": {}, "data": {"text/plain": "np.float64(1.0)"}}]}]}
+    outs = json.loads(book.for_static_site(json.dumps(nb).encode()))["cells"][0]["outputs"]
+    assert outs[0]["data"]["text/plain"] == "30.5"  # glued: formatted by {glue:text}
+    assert outs[1]["data"]["text/plain"] == "np.float64(1.0)"  # not glued: left as printed

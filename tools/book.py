@@ -470,10 +470,14 @@ def run_note(record: dict) -> str:
             f"on {threads}, finished {record.get('finished', '?')}.\n```\n")
 
 
+_NUMPY_SCALAR = re.compile(r"^np\.(?:float|int|uint|bool_)\w*\((.*)\)$", re.DOTALL)
+
+
 def for_static_site(data: bytes, record: dict | None = None) -> bytes:
     """An executed notebook made fit for the offline site: saved ipywidget state dropped (widgets
     are for Jupyter), stylesheets linked from the internet removed from HTML outputs
-    (matplotlib's ``to_jshtml`` links Font Awesome from a CDN; the theme bundles it), and, given
+    (matplotlib's ``to_jshtml`` links Font Awesome from a CDN; the theme bundles it), glued numpy
+    scalars shown as plain numbers (``np.float64(0.5)`` -> ``0.5``), and, given
     the run's stamp ``record``, a note after the title saying which profile and parameters it ran with."""
     nb = json.loads(data)
     nb.get("metadata", {}).pop("widgets", None)
@@ -483,6 +487,11 @@ def for_static_site(data: bytes, record: dict | None = None) -> bytes:
             if html is not None:
                 text = "".join(html) if isinstance(html, list) else html
                 output["data"]["text/html"] = _EXTERNAL_LINK.sub("", text)
+            plain = output.get("data", {}).get("text/plain")
+            if plain is not None and "scrapbook" in output.get("metadata", {}):
+                # a glued numpy scalar prints as np.float64(0.5) under numpy 2, which {glue:text}`k:.3g` cannot format
+                text = "".join(plain) if isinstance(plain, list) else plain
+                output["data"]["text/plain"] = _NUMPY_SCALAR.sub(r"\1", text)
     if record is not None:
         cells = nb.get("cells", [])
         at = next((i + 1 for i, c in enumerate(cells) if c.get("cell_type") == "markdown"

@@ -302,8 +302,9 @@ def test_thread_verdict_check_lists_differing_verdicts():
 
 def test_glued_numpy_scalars_become_plain_numbers_on_the_site():
     nb = {"cells": [{"cell_type": "code", "outputs": [
-        {"output_type": "display_data", "metadata": {"scrapbook": {"name": "x"}}, "data": {"text/plain": "np.float64(30.5)"}},
+        {"output_type": "display_data", "data": {"application/papermill.record/text/plain": "np.float64(30.5)"},
+         "metadata": {"scrapbook": {"name": "x", "mime_prefix": "application/papermill.record/"}}},
         {"output_type": "execute_result", "metadata": {}, "data": {"text/plain": "np.float64(1.0)"}}]}]}
     outs = json.loads(book.for_static_site(json.dumps(nb).encode()))["cells"][0]["outputs"]
-    assert outs[0]["data"]["text/plain"] == "30.5"  # glued: formatted by {glue:text}
+    assert outs[0]["data"]["application/papermill.record/text/plain"] == "30.5"  # glued: formatted by {glue:text}
     assert outs[1]["data"]["text/plain"] == "np.float64(1.0)"  # not glued: left as printed

@@ -487,11 +487,13 @@ def for_static_site(data: bytes, record: dict | None = None) -> bytes:
             if html is not None:
                 text = "".join(html) if isinstance(html, list) else html
                 output["data"]["text/html"] = _EXTERNAL_LINK.sub("", text)
-            plain = output.get("data", {}).get("text/plain")
-            if plain is not None and "scrapbook" in output.get("metadata", {}):
+            scrap = output.get("metadata", {}).get("scrapbook")
+            key = (scrap or {}).get("mime_prefix", "") + "text/plain"
+            if scrap is not None and key in output.get("data", {}):
                 # a glued numpy scalar prints as np.float64(0.5) under numpy 2, which {glue:text}`k:.3g` cannot format
+                plain = output["data"][key]
                 text = "".join(plain) if isinstance(plain, list) else plain
-                output["data"]["text/plain"] = _NUMPY_SCALAR.sub(r"\1", text)
+                output["data"][key] = _NUMPY_SCALAR.sub(r"\1", text)
     if record is not None:
         cells = nb.get("cells", [])
         at = next((i + 1 for i, c in enumerate(cells) if c.get("cell_type") == "markdown"

@@ -90,6 +90,20 @@ def _browser_or_skip():
     return sync_playwright
 
 
+# [content width, box width] of every table whose content is wider than the nearest box that
+# clips it, where that box does not scroll horizontally
+CLIPPED_TABLES = """() => Array.from(document.querySelectorAll('table')).flatMap(t => {
+    for (let box = t.parentElement; box && box !== document.body; box = box.parentElement) {
+        const style = getComputedStyle(box);
+        if (style.overflowX === 'visible') continue;
+        if (t.scrollWidth <= box.clientWidth + 1) return [];
+        return (style.overflowX === 'auto' || style.overflowX === 'scroll') ? [] : [[t.scrollWidth, box.clientWidth]];
+    }
+    return t.getBoundingClientRect().right > document.documentElement.clientWidth + 1
+        ? [[Math.round(t.getBoundingClientRect().width), document.documentElement.clientWidth]] : [];
+})"""
+
+
 def test_every_page_opens_without_errors(smoke_site, server):
     sync_playwright = _browser_or_skip()
     pages = sorted(p.relative_to(smoke_site).as_posix() for p in smoke_site.rglob("*.html")
@@ -118,6 +132,24 @@ def test_every_page_opens_without_errors(smoke_site, server):
                 "Array.from(document.images).filter(i => !i.complete || i.naturalWidth === 0).map(i => i.src)"
             )
             problems.extend(f"{rel}: image did not load {src}" for src in broken)
+            # a table wider than its box must scroll inside it, never be cut off at the page's edge
+            clipped = page.evaluate(CLIPPED_TABLES)
+            problems.extend(f"{rel}: table clipped ({w} px of content in a {c} px box that does not scroll)"
+                            for w, c in clipped)
             page.close()
         browser.close()
     assert not problems, "\n".join(problems)
+
+
+def test_the_clipped_table_check_catches_a_clipped_table():
+    sync_playwright = _browser_or_skip()
+    wide = "<table><tr>" + "<td>0.123456789</td>" * 40 + "</tr></table>"
+    html = (f"<div style='width:200px;overflow:hidden'>{wide}</div>"
+            f"<div style='width:200px;overflow-x:auto'>{wide}</div>")
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        page = browser.new_page()
+        page.set_content(html)
+        clipped = page.evaluate(CLIPPED_TABLES)
+        browser.close()
+    assert len(clipped) == 1 and clipped[0][1] == 200  # the hidden box is caught, the scrolling one is fine

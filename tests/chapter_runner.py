@@ -77,3 +77,20 @@ def long_numbers(html: list[str], digits: int = 3) -> list[str]:
         return len(number.replace(".", "").lstrip("0"))
 
     return [n for h in html for n in re.findall(r"\d+\.\d+", h) if significant(n) > digits]
+
+
+def checked_claims(values: dict, profile: str = "smoke") -> dict:
+    """The chapter's glued claims, checked: each verdict is one of the three words, equals its
+    glued ``verdict_word_<name>``, follows from its own estimate and criterion (and control)
+    when decided again, and the scale names ``profile``. Returns {name: Claim}."""
+    from dmmlib import claims as C
+
+    out = {}
+    for c in C.from_json(values["claims"]):
+        name = c.id.split(".")[1]
+        assert c.verdict in C.VERDICTS and values[f"verdict_word_{name}"] == c.verdict, c.id
+        assert c.verdict == C.claim(c.id, c.statement, source=c.source, ours=c.ours, criterion=c.criterion,
+                                    scale=c.scale, control=c.control, control_name=c.control_name).verdict, c.id
+        assert c.scale.startswith(profile), c.id
+        out[name] = c
+    return out

@@ -3,8 +3,9 @@
     python benchmarks/bench_thread_verdicts.py [--chapter NAME ...] [--profile quick]
                                                [--threads 1 2] [--out benchmarks/results/thread_verdicts]
 
-For each thread count, one after the other (never side by side: two torch processes on two
-cores slow each other down tenfold), every chapter is executed afresh with
+For each thread count, one after the other (never side by side: two torch processes with two
+threads each on two cores slow each other down tenfold; with one thread, as many chapters
+run side by side as there are cores), every chapter is executed afresh with
 ``OMP_NUM_THREADS`` and ``MKL_NUM_THREADS`` set to it, into its own build folder
 (``book/_build/threads-<n>/<profile>/``) and with its own empty cache (so every model is
 trained again: trained weights differ with the thread count, since floating-point sums are
@@ -20,6 +21,7 @@ cold ``make book`` of the profile.
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import re
 import sys
@@ -35,21 +37,43 @@ import book  # noqa: E402
 from common import hardware, write_results  # noqa: E402
 
 
-def run(names: list[str], profile: str, threads: int) -> dict:
-    """Execute ``names`` with ``threads`` threads and a fresh cache; {chapter: {claim id: claim} | error text}."""
-    b = book.Book(book.BOOK, build_root=book.BOOK / "_build" / f"threads-{threads}")
+def _execute_one(task: tuple) -> tuple[str, dict | str]:
+    """Execute one chapter afresh (in a worker process); its claims as {id: {verdict, ours}} or an error text."""
+    root, build_root, name, profile = task
+    b = book.Book(root, build_root=build_root)
+    try:
+        b.execute([name], profile, {}, force=True)
+        claims = book.glued_claims(b.executed_path(name, profile))
+        return name, {c.id: {"verdict": c.verdict, "ours": c.ours.text()} for c in claims}
+    except Exception as err:  # a failed chapter is reported, the others still run
+        traceback.print_exc()
+        return name, f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
+
+
+def longest_first(names: list[str], profile: str) -> list[str]:
+    """``names`` ordered by the seconds of their last recorded run (longest first), so parallel workers finish together."""
+    def seconds(name):
+        record = book.DEFAULT.record(name, profile) or {}
+        return record.get("seconds", 0.0) * (record.get("threads") or 1)
+    return sorted(names, key=seconds, reverse=True)
+
+
+def run(names: list[str], profile: str, threads: int, jobs: int = 1) -> dict:
+    """Execute ``names`` with ``threads`` threads and a fresh cache; {chapter: {claim id: claim} | error text}.
+
+    ``jobs`` chapters run side by side (each in its own process); keep ``jobs * threads`` at most
+    the number of cores, or the runs slow each other down."""
+    build_root = book.BOOK / "_build" / f"threads-{threads}"
     saved = {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "DMM_CACHE")}
-    out: dict = {}
     with tempfile.TemporaryDirectory(prefix=f"dmm-cache-threads-{threads}-") as cache:
         os.environ.update(OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads), DMM_CACHE=cache)
         try:
-            for name in names:
-                try:
-                    b.execute([name], profile, {}, force=True)
-                    out[name] = {c.id: c for c in book.glued_claims(b.executed_path(name, profile))}
-                except Exception as err:  # a failed chapter is reported, the others still run
-                    traceback.print_exc()
-                    out[name] = f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
+            tasks = [(book.BOOK, build_root, name, profile) for name in longest_first(names, profile)]
+            if jobs > 1:
+                with multiprocessing.get_context("spawn").Pool(jobs, maxtasksperchild=1) as pool:
+                    out = dict(pool.imap_unordered(_execute_one, tasks))
+            else:
+                out = dict(map(_execute_one, tasks))
         finally:
             for k, v in saved.items():
                 if v is None:
@@ -74,8 +98,8 @@ def compare(results: dict[int, dict], names: list[str]) -> tuple[list[dict], lis
             row = {"id": cid, "chapter": name}
             for t in counts:
                 c = per[t].get(cid)
-                row[f"verdict_{t}"] = c.verdict if c else "missing"
-                row[f"ours_{t}"] = c.ours.text() if c else "—"
+                row[f"verdict_{t}"] = c["verdict"] if c else "missing"
+                row[f"ours_{t}"] = c["ours"] if c else "—"
             row["same"] = len({row[f"verdict_{t}"] for t in counts}) == 1
             if not row["same"]:
                 differ.append(cid)
@@ -112,6 +136,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--chapter", action="append", help="chapter (repeatable); default: every chapter of _toc.yml")
     parser.add_argument("--profile", default="quick")
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--jobs", type=int, default=0,
+                        help="chapters side by side per thread count; default: cores // threads (at least 1)")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "thread_verdicts")
     args = parser.parse_args(argv)
     names = args.chapter or book.chapter_names()
@@ -120,7 +146,8 @@ def main(argv: list[str] | None = None) -> int:
     results = {}
     for t in args.threads:  # sequentially, never side by side
         print(f"[threads] {t} thread(s): {', '.join(names)} ({args.profile})", flush=True)
-        results[t] = run(names, args.profile, t)
+        jobs = args.jobs or max(1, (os.cpu_count() or 1) // t)
+        results[t] = run(names, args.profile, t, jobs)
     seconds = time.perf_counter() - start
     rows, differ, failed = compare(results, names)
     text = markdown(rows, differ, failed, args.threads, args.profile, names, seconds)

@@ -6,7 +6,10 @@ import re
 import pytest
 
 from dmmlib import params
+from dmmlib.chapters.on_off_manifold import claims as cl
 from dmmlib.claims import VERDICTS, from_json
+from dmmlib.data.fonts import PARAM_NAMES
+from dmmlib.subspaces import expected_random_ratio
 from tests.chapter_runner import run_chapter
 
 INTERVAL = re.compile(r"^(-?[\d.,e+-]+) \[(-?[\d.,e+-]+), (-?[\d.,e+-]+)\]")
@@ -41,6 +44,65 @@ def test_claims_parse_with_the_expected_ids_and_verdicts(values):
     assert "2 models" in claims["on_off_manifold.R_mnist"].ours.n_of
     # R's threshold is the exact E[R] of a random vector, above sqrt(n/k)
     assert claims["on_off_manifold.R_mnist"].criterion.threshold == pytest.approx(values["oom_mnist_ER"])
+    # the stress tests (issue 11, item 8): k sweep, autoencoder quality, the known manifold
+    P = params.resolve("on_off_manifold", "smoke")
+    for k in P["stress_latent_dims"]:
+        for name in ("stress_R", "stress_on_far"):
+            assert f"on_off_manifold.{name}_mnist_k{k}" in claims
+    for e in P["stress_quality_epochs"]:
+        for name in ("stress_quality_R", "stress_quality_on_far"):
+            c = claims[f"on_off_manifold.{name}_mnist_e{e}"]
+            assert c.section == "oom-stress-quality" and f"{P['stress_quality_seeds']} autoencoders" in c.ours.n_of
+            # rows: the same images under every autoencoder seed, those whose attacks succeeded
+            assert 0 < c.ours.n <= P["stress_quality_seeds"] * P["stress_n_images"]
+    for name in cl.known_names():
+        c = claims[f"on_off_manifold.{name}"]
+        assert c.section == "oom-known" and f"{P['known_models']} model units" in c.ours.n_of
+
+
+def test_stress_quality_values(values):
+    P = params.resolve("on_off_manifold", "smoke")
+    assert values["oom_quality_epochs"].strip("'") == ", ".join(str(e) for e in P["stress_quality_epochs"])
+    assert values["oom_quality_first"] == min(P["stress_quality_epochs"])
+    assert values["oom_quality_last"] == max(P["stress_quality_epochs"])
+    assert values["oom_quality_rows"] == P["stress_quality_seeds"] * P["stress_n_images"]
+    assert values["oom_quality_k"] == 16 and values["oom_quality_ER"] == pytest.approx(expected_random_ratio(784, 16))
+    claims = {c.id: c for c in from_json(values["claims"])}
+    for which in ("first", "last"):
+        e = values[f"oom_quality_{which}"]
+        R = interval(values[f"oom_quality_R_{which}"])
+        assert 1 <= R[1] <= R[0] <= R[2] < 28
+        assert R[0] == pytest.approx(claims[f"on_off_manifold.stress_quality_R_mnist_e{e}"].ours.value, rel=5e-3)
+        err = interval(values[f"oom_quality_err_{which}"])
+        assert 0 < err[1] <= err[0] <= err[2] < 28  # ||x - x'|| of [0,1] pixels is below sqrt(784)
+        on = interval(values[f"oom_quality_on_{which}"])
+        assert on[0] > 1  # a subspace-restricted minimal-norm attack cannot beat the unconstrained one by much
+    assert "Figure" in str(values["oom_fig_quality"])
+
+
+def test_known_manifold_values(values):
+    P = params.resolve("on_off_manifold", "smoke")
+    k = P["known_latent_dim"]
+    assert values["oom_known_images"] == P["known_models"] * P["known_n_images"]
+    assert values["oom_known_k"] == k and values["oom_known_units"] == P["known_models"]
+    assert values["oom_known_expected_contain"] == pytest.approx(k / 784)
+    contain, lo, hi = interval(values["oom_known_contain"])
+    assert 0 <= lo <= contain <= hi <= 1
+    rand = interval(values["oom_known_contain_random"])
+    assert rand[0] == pytest.approx(k / 784, rel=0.5) and rand[0] < contain  # an autoencoder beats chance
+    assert values["oom_known_best_param"] in PARAM_NAMES and values["oom_known_worst_param"] in PARAM_NAMES
+    assert interval(values["oom_known_best_share"])[0] >= interval(values["oom_known_worst_share"])[0]
+    assert values["oom_known_ER_true"] == pytest.approx(expected_random_ratio(784, 5))
+    assert values["oom_known_ER_est"] == pytest.approx(expected_random_ratio(784, k))
+    claims = {c.id: c for c in from_json(values["claims"])}
+    for s in ("true", "est"):
+        R = interval(values[f"oom_known_R_{s}"])
+        assert 1 <= R[1] <= R[0] <= R[2]
+        assert claims[f"on_off_manifold.known_R_{s}_fonts"].criterion.threshold == pytest.approx(values[f"oom_known_ER_{s}"])
+        assert interval(values[f"oom_known_off_{s}"])[0] >= 0.95  # off S is never much closer than unconstrained
+        assert 0 <= interval(values[f"oom_known_on_success_{s}"])[0] <= 1
+    assert 50 < values["oom_known_acc"] <= 100
+    assert "Figure" in str(values["oom_fig_known"])
 
 
 def test_table1_values(values):

@@ -145,3 +145,96 @@ def test_stress_claims_per_k():
     ids = [c.id for c in cl.claims(results(), P) + cl.robust_claims(robust_results(), P)
            + cl.stress_claims(stress_results(), P)]
     assert len(ids) == len(set(ids))
+
+
+# -- stress test in autoencoder quality (issue 11, item 8) -------------------------------------------
+
+
+def quality_results(R=9.0, on=3.0, on_random=1.5, half=0.01):
+    return {e: {"expected_R": 7.34, "units": 2, "images": 400, "R": E(R, half), "on_ratio": E(on, half),
+                "on_random_ratio": E(on_random, half)} for e in (1, 6)}
+
+
+def quality_verdicts(res):
+    return {c.id.split(".", 1)[1]: c.verdict for c in cl.stress_quality_claims(res, P)}
+
+
+def test_stress_quality_claims_per_epoch_count():
+    v = quality_verdicts(quality_results())
+    assert v == {"stress_quality_R_mnist_e1": "supports", "stress_quality_on_far_mnist_e1": "supports",
+                 "stress_quality_R_mnist_e6": "supports", "stress_quality_on_far_mnist_e6": "supports"}
+    v = quality_verdicts(quality_results(R=3.0, on=1.5))
+    assert v["stress_quality_R_mnist_e1"] == "contradicts" and v["stress_quality_on_far_mnist_e6"] == "contradicts"
+    v = quality_verdicts(quality_results(R=7.34, on=2.0, half=0.1))
+    assert v["stress_quality_R_mnist_e6"] == "inconclusive" and v["stress_quality_on_far_mnist_e1"] == "inconclusive"
+    # a random subspace that is as far makes the on-far claim inconclusive
+    assert quality_verdicts(quality_results(on_random=3.0))["stress_quality_on_far_mnist_e6"] == "inconclusive"
+    cs = cl.stress_quality_claims(quality_results(), P)
+    assert all(c.section == "oom-stress-quality" for c in cs) and "2 autoencoders" in cs[0].scale
+    assert cl.stress_quality_claims(None, P) == [] and cl.stress_quality_claims({}, P) == []
+
+
+# -- the known manifold (FONTS) ---------------------------------------------------------------------
+
+
+def known_results(contain=0.8, contain_random=0.02, R_true=20.0, R_est=9.0, E_true=0.03, E_est=0.03, E_rand=0.5,
+                  on_true=4.0, on_est=4.0, on_rand=1.5, off_true=1.02, off_est=1.02, half=0.01):
+    return {"units": 2, "images": 200, "k": 16, "dims": {"true": 5, "random_true": 5, "est": 16, "random_est": 16},
+            "expected_contain": 16 / 784, "contain": E(contain, half), "contain_random": E(contain_random, half),
+            "expected_R": {"true": 14.9, "random_true": 14.9, "est": 7.34, "random_est": 7.34},
+            "R": {"true": E(R_true, half), "est": E(R_est, half)},
+            "E": {"true": E(E_true, half), "est": E(E_est, half), "random_true": E(E_rand, half),
+                  "random_est": E(E_rand, half)},
+            "on_ratio": {"true": E(on_true, half), "est": E(on_est, half), "random_true": E(on_rand, half),
+                         "random_est": E(on_rand, half)},
+            "off_ratio": {"true": E(off_true, half), "est": E(off_est, half)}}
+
+
+def known_verdicts(res):
+    return {c.id.split(".", 1)[1]: c.verdict for c in cl.known_claims(res, P)}
+
+
+def test_known_claims_support_everywhere_with_the_expected_ids():
+    v = known_verdicts(known_results())
+    assert set(v) == set(cl.known_names()) and len(v) == 9
+    assert set(v.values()) == {"supports"}
+    for c in cl.known_claims(known_results(), P):
+        assert c.section == "oom-known" and c.source and "2 model units" in c.scale
+
+
+def test_known_claims_contradict():
+    v = known_verdicts(known_results(contain=0.3, R_true=10.0, R_est=3.0, E_true=0.3, on_est=1.5, off_true=1.5))
+    for name in ("known_contains_fonts", "known_R_true_fonts", "known_R_est_fonts", "known_E_true_fonts",
+                 "known_on_far_est_fonts", "known_off_close_true_fonts"):
+        assert v[name] == "contradicts", name
+    assert v["known_E_est_fonts"] == v["known_on_far_true_fonts"] == v["known_off_close_est_fonts"] == "supports"
+
+
+def test_known_claims_inconclusive_when_straddling_or_when_the_control_passes():
+    v = known_verdicts(known_results(contain=0.5, R_true=14.9, on_true=2.0, off_est=1.2, half=0.05))
+    for name in ("known_contains_fonts", "known_R_true_fonts", "known_on_far_true_fonts", "known_off_close_est_fonts"):
+        assert v[name] == "inconclusive", name
+    # a random subspace holding as much of the true tangent, or as far on it, or with as small an E
+    v = known_verdicts(known_results(contain_random=0.7, on_rand=4.0, E_rand=0.02))
+    for name in ("known_contains_fonts", "known_on_far_true_fonts", "known_on_far_est_fonts", "known_E_true_fonts",
+                 "known_E_est_fonts"):
+        assert v[name] == "inconclusive", name
+    assert cl.known_claims(None, P) == [] and cl.known_claims({}, P) == []
+
+
+def test_known_agreement_follows_the_verdicts():
+    same = cl.known_agreement(cl.known_claims(known_results(), P))
+    assert "**supports** *the autoencoder's tangent space contains the true one*" in same
+    assert "different verdict" not in same and "*on-manifold adversarial examples much further* (supports" in same
+    differ = cl.known_agreement(cl.known_claims(known_results(contain=0.3, on_est=1.5), P))
+    assert "**contradicts**" in differ
+    assert "different verdict on *on-manifold adversarial examples much further* (supports on the true tangent " \
+           "space, contradicts on the autoencoder's)" in differ
+    assert cl.known_agreement([]) == "The known-manifold test did not run."
+
+
+def test_every_claim_id_of_the_chapter_is_unique():
+    ids = [c.id for c in cl.claims(results(), P) + cl.robust_claims(robust_results(), P)
+           + cl.stress_claims(stress_results(), P) + cl.stress_quality_claims(quality_results(), P)
+           + cl.known_claims(known_results(), P)]
+    assert len(ids) == len(set(ids))

@@ -220,3 +220,104 @@ def stress_claims(r: Mapping[int, Mapping[str, Any]] | None, P: Mapping[str, Any
             source=SOURCE_T2 + " (stress test in k, issue 11)", ours=v["on_ratio"], criterion=ON_FAR, scale=sc,
             section="oom-stress", control=v["on_random_ratio"], control_name="a random subspace of the same k"))
     return out
+
+
+def stress_quality_claims(r: Mapping[int, Mapping[str, Any]] | None, P: Mapping[str, Any]) -> list[Claim]:
+    """Per training-epoch count of the quality sweep
+    (:func:`dmmlib.chapters.on_off_manifold.stress.summarize_quality`'s results ``r``; None or
+    empty: none): table 1's R claim and table 2's on-far claim, as in :func:`stress_claims`, for
+    autoencoders of the same k trained for that many epochs (intervals over autoencoder seeds
+    and images)."""
+    if not r:
+        return []
+    out = []
+    for e, v in sorted(r.items()):
+        sc = scale_text(P["profile"], autoencoders=v["units"], images=v["images"])
+        out.append(claim(
+            f"on_off_manifold.stress_quality_R_mnist_e{e}", f"MNIST, autoencoder trained {e} epoch(s): minimal-norm "
+            "perturbations avoid the tangent space more than a random vector does (R(d, M) above its E[R])",
+            source=SOURCE_T1 + " (stress test in autoencoder quality, issue 11)", ours=v["R"],
+            criterion=Criterion(">", v["expected_R"], meaning="E[R] of a random vector (App. I, exact)"),
+            scale=sc, section="oom-stress-quality"))
+        out.append(claim(
+            f"on_off_manifold.stress_quality_on_far_mnist_e{e}", f"MNIST, autoencoder trained {e} epoch(s): "
+            "on-manifold adversarial examples are much further than unconstrained ones (minimal-norm attack)",
+            source=SOURCE_T2 + " (stress test in autoencoder quality, issue 11)", ours=v["on_ratio"],
+            criterion=ON_FAR, scale=sc, section="oom-stress-quality", control=v["on_random_ratio"],
+            control_name="a random subspace of the same k"))
+    return out
+
+
+# -- stress test: a manifold known exactly (:mod:`dmmlib.chapters.on_off_manifold.known_manifold`) --------
+
+SOURCE_KNOWN = "issue 11 (stress test of DMM App. D.2's tangent spaces on FONTS)"
+CONTAINS = Criterion(">", 0.5, meaning="more than half of the true tangent space (mean squared cosine of the "
+                     "principal angles) lies in the autoencoder's; a random subspace of the same k holds k/n of it")
+TANGENT_NAMES = {"true": "the true tangent space", "est": "the autoencoder's tangent space"}
+KNOWN_MEASURES = ("R", "E", "on_far", "off_close")
+
+
+def known_claims(r: Mapping[str, Any] | None, P: Mapping[str, Any]) -> list[Claim]:
+    """The known-manifold claims from :func:`dmmlib.chapters.on_off_manifold.known_manifold.summarize`'s
+    results ``r`` (None or empty: none): the autoencoder's tangent space contains the true one
+    (control: a random subspace of the same k), and tables 1 and 2's claims on the true tangent
+    space and on the autoencoder's (each with a random subspace of its own dimension as the
+    control), so that their verdicts can be compared (:func:`known_agreement`)."""
+    if not r:
+        return []
+    sc = scale_text(P["profile"], **{"model units": r["units"]}, images=r["images"])
+    out = [claim(
+        "on_off_manifold.known_contains_fonts", f"FONTS: the autoencoder's tangent space (k = {r['k']}) contains the "
+        "true tangent space of the 5 affine parameters (mean squared cosine of the principal angles above 0.5)",
+        source=SOURCE_KNOWN, ours=r["contain"], criterion=CONTAINS, scale=sc, section="oom-known",
+        control=r["contain_random"], control_name=f"a random subspace of the same k (expected {r['expected_contain']:.3g})")]
+    for s, name in TANGENT_NAMES.items():
+        ctrl = f"random_{s}"
+        ctrl_name = f"a random subspace of dimension {r['dims'][ctrl]}"
+        out += [
+            claim(f"on_off_manifold.known_R_{s}_fonts", f"FONTS: minimal-norm perturbations avoid {name} more than a "
+                  "random vector does (R(d, S) above its E[R])", source=SOURCE_T1 + " on " + SOURCE_KNOWN,
+                  paper=PAPER_T1["mnist"][0] + " (MNIST)", ours=r["R"][s],
+                  criterion=Criterion(">", r["expected_R"][s], meaning="E[R] of a random vector (App. I, exact)"),
+                  scale=sc, section="oom-known"),
+            claim(f"on_off_manifold.known_E_{s}_fonts", f"FONTS: the part of d in {name} does little (E at x small)",
+                  source=SOURCE_T1 + " on " + SOURCE_KNOWN, paper=PAPER_T1["mnist"][1] + " (MNIST)", ours=r["E"][s],
+                  criterion=E_SMALL, scale=sc, section="oom-known", control=r["E"][ctrl], control_name=ctrl_name),
+            claim(f"on_off_manifold.known_on_far_{s}_fonts", f"FONTS: adversarial examples restricted to {name} are much "
+                  "further than unconstrained ones (minimal-norm attack)", source=SOURCE_T2 + " on " + SOURCE_KNOWN,
+                  paper=PAPER_T2["mnist"][0] + " (MNIST)", ours=r["on_ratio"][s], criterion=ON_FAR, scale=sc,
+                  section="oom-known", control=r["on_ratio"][ctrl], control_name=ctrl_name),
+            claim(f"on_off_manifold.known_off_close_{s}_fonts", f"FONTS: adversarial examples restricted to the "
+                  f"complement of {name} are about as close as unconstrained ones (minimal-norm attack)",
+                  source=SOURCE_T2 + " on " + SOURCE_KNOWN, paper=PAPER_T2["mnist"][1] + " (MNIST)",
+                  ours=r["off_ratio"][s], criterion=OFF_CLOSE, scale=sc, section="oom-known"),
+        ]
+    return out
+
+
+def known_agreement(claims: list[Claim]) -> str:
+    """A paragraph (Markdown) from the verdicts of :func:`known_claims`: whether the autoencoder's
+    tangent space contains the true one, and for which of tables 1 and 2's claims it reaches the
+    same verdict as the true tangent space. Nothing in it is typed by hand."""
+    by = {c.id.split(".", 1)[1]: c for c in claims}
+    if "known_contains_fonts" not in by:
+        return "The known-manifold test did not run."
+    words = {"R": "R above a random vector's", "E": "a small on-manifold effect E",
+             "on_far": "on-manifold adversarial examples much further", "off_close": "off-manifold ones about as close"}
+    same, differ = [], []
+    for m in KNOWN_MEASURES:
+        t, e = by[f"known_{m}_true_fonts"].verdict, by[f"known_{m}_est_fonts"].verdict
+        (same if t == e else differ).append(f"*{words[m]}* ({t} on the true tangent space"
+                                            + ("" if t == e else f", {e} on the autoencoder's") + ")")
+    parts = [f"Containment: our run **{by['known_contains_fonts'].verdict}** *the autoencoder's tangent space "
+             "contains the true one*."]
+    if same:
+        parts.append("The autoencoder's tangent space reaches the same verdict as the true one on " + "; ".join(same) + ".")
+    if differ:
+        parts.append("It reaches a different verdict on " + "; ".join(differ) + ".")
+    return " ".join(parts)
+
+
+def known_names() -> list[str]:
+    """The names (ids without the chapter) of every claim :func:`known_claims` makes."""
+    return ["known_contains_fonts"] + [f"known_{m}_{s}_fonts" for s in TANGENT_NAMES for m in KNOWN_MEASURES]

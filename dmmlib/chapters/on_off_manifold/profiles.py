@@ -19,7 +19,15 @@ L2-adversarially trained classifier (PGD radius robust_eps, robust_pgd_steps ste
 epochs of Adam at robust_lr on robust_train_size training digits, 0 = all), compared with the
 standard one on robust_n_images test images per unit; stress: the latent-dimension stress test
 (issue 11, item 8, :mod:`stress`): MNIST autoencoders with the codes of stress_latent_dims, trained
-stress_ae_epochs epochs (seed 0), with model unit 0's classifier on stress_n_images test images.
+stress_ae_epochs epochs (seed 0), with model unit 0's classifier on stress_n_images test images;
+the quality sweep (same classifier and images) trains the zoo's k = 16 autoencoder for each of
+stress_quality_epochs epochs, seeds 0 .. stress_quality_seeds - 1 (epoch counts equal to the shared
+models' or to stress_ae_epochs reuse those cached autoencoders); known: the manifold known exactly
+(:mod:`known_manifold`): FONTS letters (known_n_fonts fonts, one draw of known_train_size training
+images, a test pool of known_test_size), known_models units each with an MNIST-architecture
+classifier (known_clf_epochs epochs of Adam) and autoencoder (code size known_latent_dim,
+known_ae_epochs epochs of Adam) of seed u, on known_n_images correctly classified test images per
+unit: the true tangent (5 affine parameters) against the autoencoder's.
 """
 
 # quick: the default, sized for a 2-core CPU
@@ -63,7 +71,18 @@ QUICK = {'datasets': ['mnist', 'cifar10', 'imagenet'],
  'stress': True,
  'stress_latent_dims': [4, 8, 16, 32],
  'stress_ae_epochs': 1,
- 'stress_n_images': 200}
+ 'stress_n_images': 200,
+ 'stress_quality_epochs': [1, 3, 6],
+ 'stress_quality_seeds': 2,
+ 'known': True,
+ 'known_models': 2,
+ 'known_n_fonts': 21,
+ 'known_train_size': 10000,
+ 'known_test_size': 1000,
+ 'known_n_images': 100,
+ 'known_latent_dim': 16,
+ 'known_clf_epochs': 5,
+ 'known_ae_epochs': 10}
 
 # smoke: exercises the code in seconds (tests); overrides of QUICK
 SMOKE = {'models': {'mnist': 2, 'cifar10': 1, 'imagenet': 1},
@@ -84,7 +103,14 @@ SMOKE = {'models': {'mnist': 2, 'cifar10': 1, 'imagenet': 1},
  'robust_pgd_steps': 2,
  'robust_train_size': 2000,
  'stress_latent_dims': [4, 16],
- 'stress_n_images': 8}
+ 'stress_n_images': 8,
+ 'stress_quality_epochs': [1, 2],
+ 'known_n_fonts': 4,
+ 'known_train_size': 600,
+ 'known_test_size': 200,
+ 'known_n_images': 8,
+ 'known_clf_epochs': 2,
+ 'known_ae_epochs': 2}
 
 # paper: the paper's settings, for a GPU; overrides of QUICK
 PAPER = {'models': {'mnist': 3, 'cifar10': 3, 'imagenet': 1},
@@ -103,7 +129,15 @@ PAPER = {'models': {'mnist': 3, 'cifar10': 3, 'imagenet': 1},
  'robust_epochs': 20,
  'stress_latent_dims': [4, 8, 16, 32, 64],
  'stress_ae_epochs': 50,
- 'stress_n_images': 1000}
+ 'stress_n_images': 1000,
+ 'stress_quality_epochs': [10, 100, 1000],
+ 'stress_quality_seeds': 3,
+ 'known_models': 3,
+ 'known_train_size': 50000,
+ 'known_test_size': 5000,
+ 'known_n_images': 1000,
+ 'known_clf_epochs': 20,
+ 'known_ae_epochs': 100}
 
 # the valid range (inclusive) of every number a knob holds (lists and dicts: each element)
 RANGES = {'models': (1, 20),
@@ -135,7 +169,17 @@ RANGES = {'models': (1, 20),
  'robust_train_size': (0, 60000),
  'stress_latent_dims': (1, 784),
  'stress_ae_epochs': (1, 10000),
- 'stress_n_images': (1, 5000)}
+ 'stress_n_images': (1, 5000),
+ 'stress_quality_epochs': (1, 10000),
+ 'stress_quality_seeds': (1, 20),
+ 'known_models': (1, 20),
+ 'known_n_fonts': (1, 21),
+ 'known_train_size': (100, 200000),
+ 'known_test_size': (10, 100000),
+ 'known_n_images': (1, 5000),
+ 'known_latent_dim': (2, 784),
+ 'known_clf_epochs': (1, 1000),
+ 'known_ae_epochs': (1, 10000)}
 
 # tools/dry_run.py: the paper's sizes (k = 3584 for ImageNet, its autoencoder's width, the
 # batch sizes), but one ImageNet image: its exact tangent basis (150,528 x 3,584) alone takes

@@ -21,6 +21,7 @@ cold ``make book`` of the profile.
 from __future__ import annotations
 
 import argparse
+import json
 import multiprocessing
 import os
 import re
@@ -131,6 +132,18 @@ def markdown(rows, differ, failed, counts, profile, names, seconds) -> str:
     return "\n".join(lines) + "\n"
 
 
+def merged(store: Path, rows, differ, failed, runs, names):
+    """This run's rows, differing ids, failures, runs and chapters, with the rows of the other
+    chapters from the earlier check in ``store`` (its .json) added in front."""
+    old = json.loads(store.read_text()) if store.exists() else {}
+    keep = [r for r in old.get("rows", []) if r["chapter"] not in names]
+    chapters = [c for c in old.get("chapters", []) if c not in names] + list(names)
+    earlier = old.get("runs") or ([{"chapters": old["chapters"], "seconds": old["seconds"], "finished": "earlier"}]
+                                  if old else [])
+    return (keep + rows, [r["id"] for r in keep if not r["same"]] + differ,
+            [f for f in old.get("failed", []) if f.split(" (")[0] not in names] + failed, earlier + runs, chapters)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--chapter", action="append", help="chapter (repeatable); default: every chapter of _toc.yml")
@@ -138,6 +151,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--jobs", type=int, default=0,
                         help="chapters side by side per thread count; default: cores // threads (at least 1)")
+    parser.add_argument("--merge", action="store_true",
+                        help="keep the rows of the chapters not run now from the last check's --out .json")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "thread_verdicts")
     args = parser.parse_args(argv)
     names = args.chapter or book.chapter_names()
@@ -150,9 +165,15 @@ def main(argv: list[str] | None = None) -> int:
         results[t] = run(names, args.profile, t, jobs)
     seconds = time.perf_counter() - start
     rows, differ, failed = compare(results, names)
-    text = markdown(rows, differ, failed, args.threads, args.profile, names, seconds)
-    write_results(args.out, {"profile": args.profile, "chapters": names, "threads": args.threads,
-                             "rows": rows, "differ": differ, "failed": failed, "seconds": round(seconds, 1)}, text)
+    runs = [{"chapters": names, "seconds": round(seconds, 1), "finished": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}]
+    if args.merge:  # keep the other chapters' rows of the last check
+        rows, differ, failed, runs, names = merged(args.out.with_suffix(".json"), rows, differ, failed, runs, names)
+    text = markdown(rows, differ, failed, args.threads, args.profile, names, sum(r["seconds"] for r in runs))
+    if len(runs) > 1:
+        text = text.rstrip() + "\n\nRuns merged into this table: " + "; ".join(
+            f"{', '.join(r['chapters'])} ({r['seconds'] / 60:.0f} min, {r['finished']})" for r in runs) + ".\n"
+    write_results(args.out, {"profile": args.profile, "chapters": names, "threads": args.threads, "rows": rows,
+                             "differ": differ, "failed": failed, "seconds": round(seconds, 1), "runs": runs}, text)
     print(text, flush=True)
     print(f"[threads] wrote {args.out.with_suffix('.md')}", flush=True)
     return 1 if differ or failed else 0

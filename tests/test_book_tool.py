@@ -121,6 +121,9 @@ def test_page_says_which_parameters_it_ran_with(tiny):
     md = ["".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown"]
     assert md[0].startswith("# Tiny"), "the note comes after the title"
     assert "profile `smoke`" in md[1] and "digits=[1, 7]; n=5" in md[1]
+    nb = json.loads(book.for_static_site(tiny.executed_path("tiny", "smoke").read_bytes(),
+                                         tiny.record("tiny", "smoke"), paper="The `paper` profile fits."))
+    assert "The `paper` profile fits." in "".join(nb["cells"][1]["source"])
     table = tiny.chapter_times_table("smoke")
     assert "| tiny | smoke | digits=[1, 7]; n=5 |" in table
 
@@ -284,9 +287,10 @@ def test_thread_verdict_check_lists_differing_verdicts():
     sys.path.insert(0, str(book.ROOT / "benchmarks"))
     import bench_thread_verdicts as tv
 
-    def c(value):
-        return claim("ch.x", "x is large", source="s", scale="quick", ours=Estimate(value, value - 0.1, value + 0.1, 3),
-                     criterion=Criterion(">", 1.0))
+    def c(value):  # a claim as a worker process returns it: its verdict and value
+        cl = claim("ch.x", "x is large", source="s", scale="quick", ours=Estimate(value, value - 0.1, value + 0.1, 3),
+                   criterion=Criterion(">", 1.0))
+        return {"verdict": cl.verdict, "ours": cl.ours.text()}
 
     same = {1: {"ch": {"ch.x": c(2.0)}}, 2: {"ch": {"ch.x": c(2.05)}}}
     rows, differ, failed = tv.compare(same, ["ch"])
@@ -298,6 +302,22 @@ def test_thread_verdict_check_lists_differing_verdicts():
     assert "1 verdict(s) differ" in text and "supports: 2.00 [1.90, 2.10]" in text and "contradicts" in text
     _, _, failed = tv.compare({1: {"ch": "RuntimeError: boom"}, 2: {"ch": {}}}, ["ch"])
     assert failed == ["ch (1 thread(s)): RuntimeError: boom"]
+
+
+def test_thread_verdict_check_merges_a_rerun_chapter(tmp_path):
+    sys.path.insert(0, str(book.ROOT / "benchmarks"))
+    import bench_thread_verdicts as tv
+
+    def row(chapter, same):
+        return {"id": f"{chapter}.x", "chapter": chapter, "same": same}
+
+    store = tmp_path / "tv.json"
+    store.write_text(json.dumps({"chapters": ["a", "b"], "seconds": 60.0, "failed": ["b (2 thread(s)): boom"],
+                                 "rows": [row("a", True), row("b", True)]}))
+    rows, differ, failed, runs, names = tv.merged(store, [row("b", False)], ["b.x"], [],
+                                                  [{"chapters": ["b"], "seconds": 6.0, "finished": "now"}], ["b"])
+    assert [r["chapter"] for r in rows] == ["a", "b"] and differ == ["b.x"] and failed == []
+    assert names == ["a", "b"] and [r["seconds"] for r in runs] == [60.0, 6.0]
 
 
 def test_glued_numpy_scalars_become_plain_numbers_on_the_site():

@@ -90,11 +90,21 @@ def code_closure(modules: Iterable[str | ModuleType]) -> tuple[str, ...]:
     return tuple(sorted(seen))
 
 
+# modules that compute no cached value: the parameter registry (the values it resolves are in
+# every key themselves) and the progress bars. Editing them must not retrain the shared models.
+KEY_NEUTRAL = ("dmmlib.params", "dmmlib.progress")
+
+
+def hashed_modules(modules: Iterable[str | ModuleType]) -> tuple[str, ...]:
+    """The modules of ``code_closure(modules)`` whose sources enter a cache key (all but :data:`KEY_NEUTRAL`)."""
+    return tuple(m for m in code_closure(modules) if m not in KEY_NEUTRAL)
+
+
 def _closure_version(modules: Iterable[str | ModuleType]) -> str:
-    """SHA-256 of the sources of ``code_closure(modules)``, one file per module (a package
+    """SHA-256 of the sources of :func:`hashed_modules`, one file per module (a package
     counts its ``__init__.py`` only; what it imports is in the closure by itself)."""
     digest = hashlib.sha256()
-    for name in code_closure(modules):
+    for name in hashed_modules(modules):
         spec = importlib.util.find_spec(name)
         digest.update(name.encode())
         digest.update(Path(spec.origin).read_bytes())

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import math
 import os
 import pkgutil
 from types import MappingProxyType
@@ -30,8 +31,12 @@ from typing import Any, Mapping
 PROFILE_NAMES = ("smoke", "quick", "paper")
 # knobs that count iterations of a loop: what a dry run of the paper profile cuts (tools/dry_run.py)
 LOOP_NAMES = ("seeds",)
-LOOP_SUFFIXES = ("epochs", "steps", "iters", "iter", "restarts", "checkpoints", "samples", "_eval")
+LOOP_SUFFIXES = ("epochs", "steps", "iters", "iter", "restarts", "checkpoints", "samples", "_eval", "_seeds")
 DRY_RUN_ENV = "DMM_DRY_RUN_CUT"
+# loop knobs that count Monte Carlo samples evaluated in batches: a dry run cuts them to a
+# percentage (cut 1: 1 %, cut 2: 2 %) of their value instead of to 1 or 2 samples, so that the
+# batches keep their shape and the cost per sample can be measured
+SAMPLE_SUFFIXES = ("samples", "_eval")
 SHARED = {"shared_models": "dmmlib.zoo_profiles"}
 
 
@@ -101,9 +106,21 @@ def resolve(chapter: str, profile: str = "quick", **overrides: Any) -> Mapping[s
     if cut:  # a dry run (tools/dry_run.py): every loop knob cut, also those of the shared models
         lows = table.get("ranges", {})
         for name in loop_knobs(chapter, values):
-            values[name] = max(min(values[name], int(cut)), int(lows.get(name, (1, None))[0]))
+            values[name] = dry_run_value(name, values[name], int(cut), int(lows.get(name, (1, None))[0]))
     values["profile"] = profile
     return MappingProxyType(values)
+
+
+def dry_run_value(name: str, value: int, cut: int, low: int = 1) -> int:
+    """The value of the loop knob ``name`` (at ``value`` in the full run) in a dry run cut to
+    ``cut`` (1 or 2): ``cut`` % of a Monte Carlo sample count (:data:`SAMPLE_SUFFIXES`);
+    otherwise ``cut`` iterations, or ``cut`` per mille of a loop longer than 1,000 iterations
+    (a million SGD steps: 1,000 and 2,000), so that doubling it costs measurably more time;
+    a knob whose range starts above 1 (at least 3 checkpoints) takes ``low`` and ``low + 1``.
+    Never above ``value``."""
+    if name.endswith(SAMPLE_SUFFIXES):
+        return max(min(value, math.ceil(value * cut / 100)), low)
+    return min(value, max(math.ceil(value * cut / 1000), cut) + max(low - 1, 0))
 
 
 def loop_knobs(chapter: str, values: Mapping[str, Any]) -> list[str]:

@@ -53,6 +53,13 @@ def test_key_depends_on_code(tmp_path, monkeypatch):
     assert cache.cache_key("n", {}, ["mod_a_for_cache_test"]) != k1
 
 
+def test_the_shared_models_key_covers_training_code_but_not_the_parameter_registry():
+    closure = cache.code_closure(["dmmlib.zoo"])
+    hashed = cache.hashed_modules(["dmmlib.zoo"])
+    assert "dmmlib.params" in closure and "dmmlib.params" not in hashed  # its resolved values are in the key
+    assert "dmmlib.train" in hashed and "dmmlib.models" in {m.rsplit(".", 1)[0] for m in hashed} | set(hashed)
+
+
 def test_failed_compute_writes_nothing(tmp_cache):
     def boom():
         raise RuntimeError("no")

@@ -121,3 +121,11 @@ def test_seed_estimate_interval():
     assert e.value == 2.0 and e.n == 3
     assert e.hi - e.value == pytest.approx(4.302653 * 1.0 / math.sqrt(3), rel=1e-5)
     assert math.isnan(cl.seed_estimate([1.0]).lo)
+
+
+def test_too_few_reached_checkpoints_leave_the_phase_claims_inconclusive():
+    # DeepFool failed (distance inf) at all but 3 checkpoints: no two-segment fit, no break, no verdict on it
+    curves = [np.where(np.arange(len(STEPS)) < 9, np.inf, c) for c in FAST]
+    C = _by_name(cl.claims(_results(curves), P))
+    assert C["mnist_change_by_changepoint"].verdict == "inconclusive"
+    assert C["mnist_changepoint_early"].verdict == "inconclusive"

@@ -87,3 +87,15 @@ def test_resnet50_for_paper_profile():
     assert params.resolve("distance_during_training", "paper")["cifar_arch"] == "resnet50"
     model = ex.build_model("cifar", "resnet50")
     assert model.fc.out_features == 10
+
+
+def test_too_few_checkpoints_for_the_two_phase_fit_are_refused_before_work():
+    from dmmlib import params
+
+    P = dict(params.resolve("distance_during_training", "smoke"))
+    ex.check_params(P)  # the smoke settings give enough checkpoints
+    P.update(mnist_train_size=200, mnist_batch_size=200, mnist_epochs=1)  # one training step
+    with pytest.raises(ValueError, match="two-phase fit needs 4"):
+        ex.check_params(P)
+    with pytest.raises(params.ParameterError):
+        params.resolve("distance_during_training", "smoke", checkpoints=3)

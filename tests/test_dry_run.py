@@ -1,5 +1,5 @@
 """The paper profile's dry run (tools/dry_run.py): loop knobs cut, estimates, and a real run
-of the cheapest chapter at the paper's sizes."""
+of the two cheapest chapters at the paper's sizes."""
 import json
 import subprocess
 import sys
@@ -16,7 +16,7 @@ def test_loop_knobs_are_cut_and_sizes_kept():
     loops = dry_run.loop_knobs("boundary_tilting")
     assert set(loops) == {"seeds", "max_iters"}
     over = dry_run.dry_overrides("boundary_tilting", 2)
-    assert over == {"seeds": 2, "max_iters": 2}
+    assert over == {"seeds": 2, "max_iters": 40}  # 20,000 iterations: cut to 2 per mille
     from dmmlib import params
 
     p = params.resolve("boundary_tilting", "paper", **over)
@@ -24,24 +24,61 @@ def test_loop_knobs_are_cut_and_sizes_kept():
 
 
 def test_estimate_brackets_additive_and_seed_repeated():
-    low, high = dry_run.estimate(10.0, 13.0, {"seeds": 5, "epochs": 100})
+    low, high = dry_run.estimate(10.0, 13.0, {"seeds": (1, 2, 5), "epochs": (1, 2, 100)})
     assert low == pytest.approx(10 + 3 / 2 * (4 + 99))
     assert high == pytest.approx(5 * (10 + 3 / 2 * 99))
     assert low <= high
-    assert dry_run.estimate(10.0, 9.0, {"epochs": 3}) == (10.0, 10.0)  # noise never gives a negative cost
-    assert dry_run.estimate(10.0, 9.0, {"seeds": 3}) == (10.0, 30.0)  # seeds repeat the whole run
+    assert dry_run.estimate(10.0, 9.0, {"epochs": (1, 2, 3)}) == (10.0, 10.0)  # noise never gives a negative cost
+    assert dry_run.estimate(10.0, 9.0, {"seeds": (1, 2, 3)}) == (10.0, 30.0)  # seeds repeat the whole run
     assert dry_run.estimate(7.0, 7.0, {}) == (7.0, 7.0)
+    # a sample count cut to 1 % and 2 %: its share pays for 1 % of the samples, not for one sample
+    low, _ = dry_run.estimate(10.0, 12.0, {"eval_samples": (100, 200, 10_000)})
+    assert low == pytest.approx(10 + 2 * (10_000 - 100) / 100)
+
+
+def test_sample_counts_are_cut_to_a_percentage_and_scaled_work_is_recorded():
+    from dmmlib import params
+
+    assert params.dry_run_value("eval_samples", 10_000_000, 1) == 100_000
+    assert params.dry_run_value("eval_samples", 10_000_000, 2) == 200_000
+    assert params.dry_run_value("norm_samples", 150, 1, low=10) == 10  # never below the range
+    assert params.dry_run_value("relu_steps", 1_000_000, 2) == 2000  # per mille of a long loop
+    assert params.dry_run_value("epochs", 200, 2) == 2
+    assert params.dry_run_value("epochs", 1, 2) == 1  # never above the full value
+    assert [params.dry_run_value("checkpoints", 30, c, low=3) for c in (1, 2)] == [3, 4]  # range from 3
+    loops = dry_run.scaled_loops("adversarial_spheres")
+    assert loops["eval_samples"] == (100_000, 200_000, 10_000_000)
+    assert loops["relu_steps"] == (1000, 2000, 1_000_000)
+    fig6 = dry_run.scaled_loops("distance_during_training")
+    scaled = dry_run._profile_attr("distance_during_training", "DRY_RUN_SCALED")
+    assert scaled and all(fig6[k][:2] == (v, 2 * v) for k, v in scaled.items())
+    # the shared models the chapter trains are extrapolated too, the others are not
+    assert fig6["shared_models.cifar_ae_epochs"] == (1, 2, 400) and "shared_models.imagenet_ae_epochs" not in fig6
+
+
+def cheapest_two() -> list[str]:
+    """The two chapters whose recorded dry runs (benchmarks/results/paper_dry_run.json) took the least time."""
+    rows = json.loads((ROOT / "benchmarks" / "results" / "paper_dry_run.json").read_text())["rows"]
+    ok = sorted((r["t1_s"] + r["t2_s"], name) for name, r in rows.items() if r["ok"])
+    return [name for _, name in ok[:2]]
 
 
 @pytest.mark.slow
-def test_dry_run_of_the_cheapest_chapter_at_paper_sizes(tmp_path):
-    proc = subprocess.run([sys.executable, str(ROOT / "tools" / "dry_run.py"), "--chapter", "boundary_tilting",
-                           "--results", str(tmp_path), "--memory-gb", "16"], capture_output=True, text=True, timeout=1500)
+def test_dry_run_of_the_two_cheapest_chapters_at_paper_sizes(tmp_path):
+    names = cheapest_two()
+    assert len(names) == 2
+    cmd = [sys.executable, str(ROOT / "tools" / "dry_run.py"), "--results", str(tmp_path), "--memory-gb", "16"]
+    for name in names:
+        cmd += ["--chapter", name]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=1500)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     rows = json.loads((tmp_path / "paper_dry_run.json").read_text())["rows"]
-    row = rows["boundary_tilting"]
-    assert row["ok"] and 0 < row["peak_rss_gb"] < 16 and row["cpu_hours"][0] <= row["cpu_hours"][1]
-    assert "boundary_tilting | ok" in (tmp_path / "paper_dry_run.md").read_text()
+    table = (tmp_path / "paper_dry_run.md").read_text()
+    for name in names:
+        row = rows[name]
+        assert row["ok"] and 0 < row["peak_rss_gb"] < 16 and row["cpu_hours"][0] <= row["cpu_hours"][1]
+        assert f"{name} | ok" in table
+        assert all(a < b <= full for a, b, full in row["loops"].values())  # every cut knob doubled, below the paper's
 
 
 def test_a_dry_run_cuts_the_shared_models_loops_too(monkeypatch):
@@ -52,3 +89,35 @@ def test_a_dry_run_cuts_the_shared_models_loops_too(monkeypatch):
     cut = params.resolve("shared_models", "paper")
     assert full["mnist_ae_epochs"] == 1000 and cut["mnist_ae_epochs"] == 2
     assert cut["mnist_ae_latent_dim"] == full["mnist_ae_latent_dim"]  # sizes stay
+
+
+def _row(peak_gb, gpu_hours, loops=None, ok=True):
+    loops = loops or {"seeds": [1, 2, 3], "relu_steps": [1, 2, 1_000_000]}
+    return {"ok": ok, "error": "" if ok else "MemoryError", "peak_rss_gb": peak_gb, "t1_s": 100.0, "t2_s": 110.0,
+            "loops": loops, "cpu_hours": [gpu_hours[0] * 100, gpu_hours[1] * 100], "gpu_hours": list(gpu_hours)}
+
+
+def test_the_page_note_says_whether_paper_fits_one_gpu(tmp_path, monkeypatch):
+    rows = {"boundary_tilting": _row(2.0, (0.1, 0.5)), "adversarial_spheres": _row(7.0, (40.0, 130.0)),
+            "clinging_dimpling": _row(30.0, (0.1, 0.2)), "relabelling": _row(1.0, (1, 1), ok=False)}
+    (tmp_path / "paper_dry_run.json").write_text(json.dumps({"rows": rows}))
+    assert "It fits one 24 GB GPU within a day." in dry_run.paper_note("boundary_tilting", tmp_path)
+    assert "does not fit" in dry_run.paper_note("clinging_dimpling", tmp_path)  # memory
+    assert "failed (MemoryError)" in dry_run.paper_note("relabelling", tmp_path)
+    assert "not been dry-run" in dry_run.paper_note("local_manifolds", tmp_path)
+    monkeypatch.setattr(dry_run, "_profile_attr", lambda ch, name: {"relu_steps": 1000} if name == "PAPER_ONE_GPU" else {})
+    note = dry_run.paper_note("adversarial_spheres", tmp_path)
+    assert "does not fit" in note and "PARAMS='relu_steps=1000'" in note and "estimated" in note.split("nearest")[1]
+    low, high = dry_run.variant_estimate(rows["adversarial_spheres"], {"relu_steps": 1000})
+    assert low < rows["adversarial_spheres"]["gpu_hours"][0] and low <= high
+    assert dry_run.variant_estimate(rows["adversarial_spheres"], {"d": 100}) is None  # a size: not extrapolated
+
+
+def test_every_one_gpu_variant_is_a_valid_paper_setting():
+    from dmmlib import params
+
+    import book
+
+    for name in book.chapter_names():
+        variant = dry_run._profile_attr(name, "PAPER_ONE_GPU")
+        params.resolve(name, "paper", **variant)  # raises on an unknown knob or a value out of range

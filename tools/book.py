@@ -68,6 +68,9 @@ sys.path.insert(0, str(ROOT))
 from dmmlib import params  # noqa: E402
 from dmmlib.cache import atomic_write_bytes, code_version  # noqa: E402
 
+sys.path.insert(0, str(ROOT / "tools"))
+from dry_run import paper_note  # noqa: E402
+
 
 class CostError(params.ParameterError):
     """A parameter would make the run far more expensive than the quick profile."""
@@ -305,7 +308,8 @@ class Book:
             if not nb.exists():
                 raise FileNotFoundError(f"chapter {name!r} has not been executed for profile {profile!r}: {nb}")
             notebooks.append(nb)
-            wanted[site / "chapters" / f"{name}.ipynb"] = for_static_site(nb.read_bytes(), self.record(name, profile))
+            wanted[site / "chapters" / f"{name}.ipynb"] = for_static_site(nb.read_bytes(), self.record(name, profile),
+                                                                                paper_note(name) if self.root == BOOK else "")
         wanted[site / "_generated" / "benchmarks.md"] = benchmark_tables().encode()
         wanted[site / "_generated" / "chapter_times.md"] = self.chapter_times_table(profile).encode()
         wanted[site / "_generated" / "ledger.md"] = ledger(notebooks).encode()
@@ -458,8 +462,9 @@ def ledger(notebooks: list[Path]) -> str:
 _EXTERNAL_LINK = re.compile(r"<link\b[^>]*\bhref\s*=\s*[\"']https?://[^>]*>", re.IGNORECASE)
 
 
-def run_note(record: dict) -> str:
-    """The Markdown note a page carries about the run it shows."""
+def run_note(record: dict, paper: str = "") -> str:
+    """The Markdown note a page carries about the run it shows (and ``paper``: what the dry run
+    says of the chapter's ``paper`` profile, :func:`dry_run.paper_note`)."""
     over = record.get("overrides") or {}
     threads = record.get("threads", "?")
     threads = f"{threads} torch thread{'' if threads == 1 else 's'}"
@@ -467,13 +472,13 @@ def run_note(record: dict) -> str:
              else "with the profile's values")
     return (f"```{{admonition}} This run\n:class: note\n"
             f"Executed with profile `{record.get('profile', '?')}` {with_}, in {record.get('seconds', 0):.0f} s "
-            f"on {threads}, finished {record.get('finished', '?')}.\n```\n")
+            f"on {threads}, finished {record.get('finished', '?')}." + (f"\n\n{paper}" if paper else "") + "\n```\n")
 
 
 _NUMPY_SCALAR = re.compile(r"^np\.(?:float|int|uint|bool_)\w*\((.*)\)$", re.DOTALL)
 
 
-def for_static_site(data: bytes, record: dict | None = None) -> bytes:
+def for_static_site(data: bytes, record: dict | None = None, paper: str = "") -> bytes:
     """An executed notebook made fit for the offline site: saved ipywidget state dropped (widgets
     are for Jupyter), stylesheets linked from the internet removed from HTML outputs
     (matplotlib's ``to_jshtml`` links Font Awesome from a CDN; the theme bundles it), glued numpy
@@ -498,7 +503,7 @@ def for_static_site(data: bytes, record: dict | None = None) -> bytes:
         cells = nb.get("cells", [])
         at = next((i + 1 for i, c in enumerate(cells) if c.get("cell_type") == "markdown"
                    and re.search(r"^# ", "".join(c.get("source", "")), re.MULTILINE)), 0)
-        cells.insert(at, {"cell_type": "markdown", "metadata": {"tags": ["run-note"]}, "source": run_note(record)})
+        cells.insert(at, {"cell_type": "markdown", "metadata": {"tags": ["run-note"]}, "source": run_note(record, paper)})
     return (json.dumps(nb, indent=1, ensure_ascii=False) + "\n").encode()
 
 

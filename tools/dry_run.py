@@ -53,21 +53,61 @@ def loop_knobs(chapter: str) -> dict[str, int]:
 
 
 def dry_overrides(chapter: str, cut: int) -> dict:
-    """The overrides of one dry run: loop knobs cut to ``cut`` (at least their range's minimum)
-    and the chapter's ``DRY_RUN`` dict."""
-    import importlib
-
+    """The overrides of one dry run: loop knobs cut to ``cut`` (:func:`dmmlib.params.dry_run_value`:
+    ``cut`` iterations, or ``cut`` % of a Monte Carlo sample count), the chapter's ``DRY_RUN``
+    dict, and its ``DRY_RUN_SCALED`` knobs (work that grows in proportion to them, such as
+    the images measured at every checkpoint) at ``cut`` times their stated value."""
     from dmmlib import params
 
     lows = params.ranges(chapter)
-    out = {k: max(min(v, cut), int(lows.get(k, (1, None))[0])) for k, v in loop_knobs(chapter).items()}
-    try:
-        extra = getattr(importlib.import_module(f"dmmlib.chapters.{chapter}.profiles"), "DRY_RUN", {})
-    except ModuleNotFoundError:
-        extra = {}
-    out.update(extra)
+    out = {k: params.dry_run_value(k, v, cut, int(lows.get(k, (1, None))[0])) for k, v in loop_knobs(chapter).items()}
+    out.update(_profile_attr(chapter, "DRY_RUN"))
+    out.update({k: v * cut for k, v in _profile_attr(chapter, "DRY_RUN_SCALED").items()})
     if "imagenet_path" in params.knobs(chapter):
         out["imagenet_path"] = str(fake_imagenet())
+    return out
+
+
+def _profile_attr(chapter: str, name: str) -> dict:
+    import importlib
+
+    try:
+        return dict(getattr(importlib.import_module(f"dmmlib.chapters.{chapter}.profiles"), name, {}))
+    except ModuleNotFoundError:
+        return {}
+
+
+def shared_model_prefixes(chapter: str) -> set[str]:
+    """The knob prefixes (``mnist_ae_``, ``cifar_ae_``, ...) of the shared models
+    (:mod:`dmmlib.zoo`) the chapter's package or page trains: ``zoo.mnist_autoencoder(`` -> ``mnist_ae_``."""
+    import re
+
+    files = [*(ROOT / "dmmlib" / "chapters" / chapter).glob("*.py"), ROOT / "book" / "chapters" / f"{chapter}.md"]
+    calls = set()
+    for f in (f for f in files if f.exists()):
+        calls |= set(re.findall(r"zoo\.(mnist|cifar|imagenet)_(autoencoder|classifier)\(", f.read_text()))
+    return {f"{data}_{'ae' if kind == 'autoencoder' else 'clf'}_" for data, kind in calls}
+
+
+def scaled_loops(chapter: str) -> dict[str, tuple[int, int, int]]:
+    """{knob: (value at cut 1, value at cut 2, paper value)} of every knob the estimate
+    extrapolates: the loop knobs, the chapter's ``DRY_RUN_SCALED`` knobs and the loop knobs
+    of the shared models the chapter trains (``shared_models.<knob>``: the dry run cuts
+    them through :data:`dmmlib.params.DRY_RUN_ENV`)."""
+    from dmmlib import params
+
+    paper = params.resolve(chapter, "paper")
+    one, two = dry_overrides(chapter, 1), dry_overrides(chapter, 2)
+    knobs = list(loop_knobs(chapter)) + list(_profile_attr(chapter, "DRY_RUN_SCALED"))
+    out = {k: (int(one[k]), int(two[k]), int(paper[k])) for k in knobs if int(two[k]) > int(one[k])}
+    prefixes = tuple(shared_model_prefixes(chapter))
+    if prefixes:
+        shared = params.resolve("shared_models", "paper")
+        lows = params.ranges("shared_models")
+        for k in (k for k in params.loop_knobs("shared_models", shared) if k.startswith(prefixes)):
+            a, b = (params.dry_run_value(k, shared[k], c, int(lows.get(k, (1, None))[0])) for c in (1, 2))
+            if b > a:
+                out[f"shared_models.{k}"] = (a, b, int(shared[k]))
     return out
 
 
@@ -155,18 +195,25 @@ def cpu_gflops() -> float:
     return 5 * 2 * 1024**3 / best / 1e9
 
 
-def estimate(t1: float, t2: float, loops: dict[str, int]) -> tuple[float, float]:
-    """(low, high) estimates in seconds of the full run from the dry runs' times t1 (loops at
-    1) and t2 (loops at 2). Doubling the m cut loops added t2 - t1, shared equally: u per knob
-    and iteration. Low: the loops add up, t1 + u * sum(V_k - 1). High: the seeds repeat
-    everything else, seeds * (t1 + u * sum over the other knobs of (V_k - 1))."""
+def estimate(t1: float, t2: float, loops: dict[str, tuple[int, int, int]]) -> tuple[float, float]:
+    """(low, high) estimates in seconds of the full run from the dry runs' times t1 and t2.
+
+    ``loops``: {knob: (a, b, V)}, the knob's value in the first dry run, in the second, and in
+    the full run. Going from a to b for the m knobs added t2 - t1, shared equally: each knob's
+    share s = (t2 - t1) / m pays for its b - a extra iterations. Low: the loops add up,
+    t1 + sum_k s (V_k - a_k) / (b_k - a_k). High: the seeds repeat everything else,
+    seeds * (t1 + the same sum over the other knobs)."""
     m = len(loops)
     if m == 0:
         return t1, t1
-    u = max(t2 - t1, 0.0) / m
-    low = t1 + u * sum(v - 1 for v in loops.values())
-    seeds = loops.get("seeds", 1)
-    high = seeds * (t1 + u * sum(v - 1 for k, v in loops.items() if k != "seeds"))
+    share = max(t2 - t1, 0.0) / m
+
+    def extra(knobs):
+        return sum(share * (v - a) / (b - a) for k, (a, b, v) in knobs.items())
+
+    low = t1 + extra(loops)
+    seeds = loops["seeds"][2] if "seeds" in loops else 1
+    high = seeds * (t1 + extra({k: x for k, x in loops.items() if k != "seeds"}))
     return low, max(low, high)
 
 
@@ -194,8 +241,8 @@ def main(argv=None) -> int:
     rate = cpu_gflops()
     rows = []
     for name in chapters:
-        loops = loop_knobs(name)
-        print(f"[dry-run] {name}: loops cut {loops}", flush=True)
+        loops = scaled_loops(name)
+        print(f"[dry-run] {name}: cut (dry run 1, dry run 2, paper) {loops}", flush=True)
         r1 = run_once(name, 1, args.memory_gb, args.timeout)
         r2 = run_once(name, 2, args.memory_gb, args.timeout) if r1["ok"] and loops else r1
         add, nest = estimate(r1["seconds"], r2["seconds"], loops) if r1["ok"] and r2["ok"] else (math.nan, math.nan)
@@ -203,15 +250,84 @@ def main(argv=None) -> int:
         below_noise = bool(loops) and r2["seconds"] - r1["seconds"] < 0.1 * r1["seconds"]
         gpu_factor = args.gpu_tflops * 1e3 * GPU_UTILISATION / rate
         extra = {k: v for k, v in dry_overrides(name, 1).items() if k not in loops and k != "imagenet_path"}
+        loops = {k: list(v) for k, v in loops.items()}
         rows.append({"chapter": name, "ok": r1["ok"] and r2["ok"], "error": r1["error"] or r2["error"], "extra": extra,
                      "t1_s": r1["seconds"], "t2_s": r2["seconds"], "peak_rss_gb": max(r1["peak_rss_gb"], r2["peak_rss_gb"]),
                      "loops": loops, "below_noise": below_noise, "cpu_hours": [add / 3600, nest / 3600],
-                     "gpu_hours": [add / 3600 / gpu_factor, nest / 3600 / gpu_factor]})
+                     "gpu_hours": [add / 3600 / gpu_factor, nest / 3600 / gpu_factor], "cpu_gflops": rate,
+                     "load_average": os.getloadavg()[0]})
         times = f"{r1['seconds']:.0f} s" + (f" + {r2['seconds']:.0f} s" if r2 is not r1 else "")
         print(f"[dry-run] {name}: {'ok' if rows[-1]['ok'] else 'FAILED: ' + rows[-1]['error']} "
               f"({times}, peak {rows[-1]['peak_rss_gb']:.2f} GB)", flush=True)
     write_results(rows, rate, args, hardware(), args.results)
     return 0 if all(r["ok"] for r in rows) else 1
+
+
+ONE_GPU_GB = 24.0  # an ordinary GPU's memory
+ONE_GPU_HOURS = 24.0  # what we call feasible on one GPU: a day
+
+
+def variant_estimate(row: dict, variant: dict) -> tuple[float, float] | None:
+    """(low, high) GPU hours of the ``paper`` run with ``variant``'s overrides, from the dry
+    run's ``row``; None when the variant changes a knob the dry run did not extrapolate (a size)."""
+    if not row["ok"] or any(isinstance(v, int) for v in row["loops"].values()):  # a row without its cut values
+        return None
+    loops = {k: tuple(v) for k, v in row["loops"].items()}
+    if not set(variant) <= set(loops):
+        return None
+    cut = {k: (a, b, int(variant.get(k, full))) for k, (a, b, full) in loops.items()}
+    factor = row["cpu_hours"][0] / row["gpu_hours"][0] if row["gpu_hours"][0] else math.nan
+    low, high = estimate(row["t1_s"], row["t2_s"], cut)
+    return low / 3600 / factor, high / 3600 / factor
+
+
+def paper_note(chapter: str, results: Path = RESULTS) -> str:
+    """Markdown for the chapter's page: what the dry run says of its ``paper`` profile, whether it
+    fits one ordinary GPU (``ONE_GPU_GB`` of memory, ``ONE_GPU_HOURS`` hours) and, if not, the
+    chapter's ``PAPER_ONE_GPU`` overrides as the command of the nearest setting that does."""
+    store = results / "paper_dry_run.json"
+    row = json.loads(store.read_text())["rows"].get(chapter) if store.exists() else None
+    if row is None:
+        return "The `paper` profile has not been dry-run on this checkout (`make dry-run NAME=%s`)." % chapter
+    from dmmlib.report import fmt_number
+
+    if not row["ok"]:
+        return (f"The `paper` profile's dry run failed ({row['error']}); see the reproducibility page.")
+    gpu_low, gpu_high = row["gpu_hours"]
+    text = (f"The `paper` profile (the paper's settings, for a GPU) passed its dry run at full size: peak "
+            f"{fmt_number(row['peak_rss_gb'])} GB of memory, an estimated {fmt_number(gpu_low, 2)} – "
+            f"{fmt_number(gpu_high, 2)} GPU hours (an order of magnitude; the reproducibility page says how it is "
+            "estimated). ")
+    if row["peak_rss_gb"] <= ONE_GPU_GB and gpu_high <= ONE_GPU_HOURS:
+        return text + f"It fits one {ONE_GPU_GB:g} GB GPU within a day."
+    verdict = ("may not fit" if row["peak_rss_gb"] <= ONE_GPU_GB and gpu_low <= ONE_GPU_HOURS else "does not fit")
+    text += f"It {verdict} one {ONE_GPU_GB:g} GB GPU within a day."
+    variant = _profile_attr(chapter, "PAPER_ONE_GPU")
+    if variant:
+        params_text = " ".join(f"{k}={json.dumps(v) if not isinstance(v, (int, float)) else v}" for k, v in variant.items())
+        est = variant_estimate(row, variant)
+        cost = (f" (estimated {fmt_number(est[0], 2)} – {fmt_number(est[1], 2)} GPU hours)" if est else "")
+        text += (f" The nearest setting that does{cost}: "
+                 f"`make chapter NAME={chapter} PROFILE=paper PARAMS='{params_text}'`.")
+    return text
+
+
+def _rates(rows: dict, rate: float) -> str:
+    values = [r["cpu_gflops"] for r in rows.values() if "cpu_gflops" in r] or [rate]
+    low, high = min(values), max(values)
+    return f"{low:.0f}" if round(low) == round(high) else f"{low:.0f}–{high:.0f}"
+
+
+def _load(row: dict) -> str:
+    return f"{row['load_average']:.1f}" if "load_average" in row else "—"
+
+
+def _cut_text(knob: str, v) -> str:
+    """``epochs 100`` (cut to 1 and 2) or ``eval_samples 10,000,000 (1e5, 2e5)`` (cut otherwise)."""
+    if isinstance(v, int):  # a row written before the cut values were recorded
+        return f"{knob} {v:,}"
+    a, b, full = v
+    return f"{knob} {full:,}" + ("" if (a, b) == (1, 2) else f" (cut to {a:,}, {b:,})")
 
 
 def write_results(rows, rate, args, hw: str, results: Path = RESULTS) -> None:
@@ -231,20 +347,27 @@ def write_results(rows, rate, args, hw: str, results: Path = RESULTS) -> None:
     merged.update({r["chapter"]: r for r in rows})
     store.write_text(json.dumps({"rows": merged, "cpu_gflops": rate, "hardware": hw}, indent=1))
     lines = ["## The `paper` profile: dry run and cost estimate", "",
-             f"Measured by `tools/dry_run.py` (`make dry-run`) on {hw}; CPU float32 matmul rate {rate:.0f} GFLOP/s. "
-             "Each chapter ran at the paper's sizes with its loop knobs cut to 1 and to 2 (address space capped at "
-             f"{args.memory_gb:g} GB). The estimates bracket the full run between loops that add up and seeds that "
-             f"repeat everything else (each cut loop's share of the extra time taken as equal); the GPU column assumes {args.gpu_tflops:g} TFLOP/s float32 at {GPU_UTILISATION:.0%} utilisation. "
+             f"Measured by `tools/dry_run.py` (`make dry-run`) on {hw}; CPU float32 matmul rate {_rates(merged, rate)} "
+             "GFLOP/s, measured before each chapter (lower when other work shared the machine: the load average "
+             "after each chapter's runs is in the table; CPU hours measured under load are upper bounds). "
+             "Each chapter ran twice at the paper's sizes with its loop knobs cut: to 1 and to 2 iterations, Monte "
+             "Carlo sample counts to 1 % and 2 %, and work the chapter scales (images measured at every checkpoint) "
+             f"to its stated values and twice those (address space capped at {args.memory_gb:g} GB). The estimates "
+             "bracket the full run between loops that add up and seeds that repeat everything else (each cut "
+             "knob's share of the extra time taken as equal, so an order of magnitude, no more); the GPU column "
+             f"assumes {args.gpu_tflops:g} TFLOP/s float32 at {GPU_UTILISATION:.0%} utilisation, which small "
+             "networks (the MLPs, the spheres' networks) do not reach: their steps are bound by kernel launches, so "
+             "their GPU hours are a lower bound. "
              "A peak above 24 GB does not fit an ordinary GPU as configured.", "",
-             "| chapter | dry run | peak memory (GB, CPU RSS) | est. CPU hours (1 thread) | est. GPU hours | loops cut |",
-             "| --- | --- | ---: | ---: | ---: | --- |"]
+             "| chapter | dry run | peak memory (GB, CPU RSS) | est. CPU hours (1 thread) | est. GPU hours | load average | knobs cut (paper value) |",
+             "| --- | --- | ---: | ---: | ---: | ---: | --- |"]
     for r in merged.values():
         status = "ok" if r["ok"] else f"failed: {r['error']}".replace("|", "/")
-        loops = ", ".join(f"{k} {v:,}" for k, v in r["loops"].items()) or "none"
+        loops = ", ".join(_cut_text(k, v) for k, v in r["loops"].items()) or "none"
         if r.get("extra"):
             loops += "; also set: " + ", ".join(f"{k} = {v}" for k, v in r["extra"].items())
         lines.append(f"| {r['chapter']} | {status} | {fmt_number(r['peak_rss_gb'])} | {hours(r['cpu_hours'])} | "
-                     f"{hours(r['gpu_hours'])} | {loops}{note(r)} |")
+                     f"{hours(r['gpu_hours'])} | {_load(r)} | {loops}{note(r)} |")
     (results / "paper_dry_run.md").write_text("\n".join(lines) + "\n")
 
 

@@ -58,12 +58,14 @@ def per_seed(results: Mapping[str, Any]) -> dict:
                 c = curves(run)
                 d = c["distance"]
                 ok = np.isfinite(d)
-                cp = hinge_changepoint(c["steps"][ok], d[ok])
+                # the fit needs 4 checkpoints where DeepFool reached the boundary; with fewer, no break
+                cp = hinge_changepoint(c["steps"][ok], d[ok]) if ok.sum() >= 4 else None
+                nan = float("nan")
                 per_epoch = run["steps_per_epoch"]
                 rows.append({
                     "d0": float(d[0]), "d_end": float(d[-1]), "ratio": float(d[-1] / d[0]),
-                    "cp_step": cp.step, "cp_epoch": cp.step / per_epoch, "step_share": cp.step_share,
-                    "change_share": cp.change_share, "acc0": float(c["accuracy"][0]), "acc_end": float(c["accuracy"][-1]),
+                    "cp_step": cp.step if cp else nan, "cp_epoch": cp.step / per_epoch if cp else nan,
+                    "step_share": cp.step_share if cp else nan, "change_share": cp.change_share if cp else nan, "acc0": float(c["accuracy"][0]), "acc_end": float(c["accuracy"][-1]),
                     "success_min": float(c["success"].min()),
                     "g_tan": float(c["g_tan"][-1]), "g_rand": float(c["g_rand"][-1]),
                     "g_ratio": float(c["g_tan"][-1] / c["g_rand"][-1]),

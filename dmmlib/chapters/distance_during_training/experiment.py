@@ -57,13 +57,26 @@ def log_checkpoints(total_steps: int, n: int) -> list[int]:
     return [0] + [int(s) for s in steps if 1 <= s <= total_steps]
 
 
+MIN_CHECKPOINTS = 4  # a continuous two-segment fit (dmmlib.changepoint.hinge_fit) needs 4 points
+FULL_TRAIN_SIZES = {"mnist": 60000, "cifar": 50000}  # *_train_size 0: all of them (at most; fewer offline)
+
+
 def check_params(P: Mapping[str, Any]) -> None:
-    """Raise one ``ValueError`` for a string knob with an unknown value (before any work)."""
+    """Raise one ``ValueError`` for a string knob with an unknown value, or for settings that
+    give fewer checkpoints than the two-phase fit needs (before any work)."""
     for ds in DATASETS:
         if P[f"{ds}_alt_optimizer"] not in OPTIMIZERS:
             raise ValueError(f"{ds}_alt_optimizer must be one of {OPTIMIZERS}, got {P[f'{ds}_alt_optimizer']!r}")
     if P["cifar_arch"] not in CIFAR_ARCHS:
         raise ValueError(f"cifar_arch must be one of {CIFAR_ARCHS}, got {P['cifar_arch']!r}")
+    for ds, full in FULL_TRAIN_SIZES.items():  # the two-phase fit needs 4 distinct checkpoints per run
+        n = P[f"{ds}_train_size"] or full
+        total = math.ceil(n / P[f"{ds}_batch_size"]) * P[f"{ds}_epochs"]
+        marks = log_checkpoints(total, P["checkpoints"])
+        if len(marks) < MIN_CHECKPOINTS:
+            raise ValueError(f"{ds}: {total} training steps and checkpoints={P['checkpoints']} give {len(marks)} "
+                             f"distinct checkpoints; the two-phase fit needs {MIN_CHECKPOINTS}: raise checkpoints "
+                             f"or {ds}_epochs")
 
 
 def training_settings(P: Mapping[str, Any], dataset: str, setting: str) -> dict:

@@ -105,9 +105,17 @@ def test_the_page_note_says_whether_paper_fits_one_gpu(tmp_path, monkeypatch):
     assert "does not fit" in dry_run.paper_note("clinging_dimpling", tmp_path)  # memory
     assert "failed (MemoryError)" in dry_run.paper_note("relabelling", tmp_path)
     assert "not been dry-run" in dry_run.paper_note("local_manifolds", tmp_path)
-    monkeypatch.setattr(dry_run, "_profile_attr", lambda ch, name: {"relu_steps": 1000} if name == "PAPER_ONE_GPU" else {})
+    variant = {"relu_steps": 1000, "tradeoff_N": [1000, 0]}
+    monkeypatch.setattr(dry_run, "_profile_attr", lambda ch, name: variant if name == "PAPER_ONE_GPU" else {})
     note = dry_run.paper_note("adversarial_spheres", tmp_path)
-    assert "does not fit" in note and "PARAMS='relu_steps=1000'" in note and "estimated" in note.split("nearest")[1]
+    assert "does not fit" in note and 'PARAMS="relu_steps=1000; tradeoff_N=[1000, 0]"' in note
+    from dmmlib import params
+
+    import book
+
+    text = note.split('PARAMS="')[1].split('"')[0]  # the command's PARAMS parse back to the variant
+    assert dict(params.parse_assignment(a) for a in book.split_params(text)) == variant
+    assert "estimated" not in note.split("nearest")[1]  # tradeoff_N is a size: the variant is not estimated
     low, high = dry_run.variant_estimate(rows["adversarial_spheres"], {"relu_steps": 1000})
     assert low < rows["adversarial_spheres"]["gpu_hours"][0] and low <= high
     assert dry_run.variant_estimate(rows["adversarial_spheres"], {"d": 100}) is None  # a size: not extrapolated
@@ -121,3 +129,21 @@ def test_every_one_gpu_variant_is_a_valid_paper_setting():
     for name in book.chapter_names():
         variant = dry_run._profile_attr(name, "PAPER_ONE_GPU")
         params.resolve(name, "paper", **variant)  # raises on an unknown knob or a value out of range
+
+
+def test_each_dry_run_starts_from_an_empty_cache_of_its_own(monkeypatch, tmp_path):
+    seen = []
+
+    def fake_run(cmd, preexec_fn, capture_output, text, timeout, env):
+        cache = Path(env["DMM_CACHE"])
+        seen.append((cache, list(cache.iterdir()), env[dry_run.DRY_RUN_ENV]))
+        (cache / "model.pt").write_text("trained")  # what the run leaves behind
+        return subprocess.CompletedProcess(cmd, 0, "", "")
+
+    monkeypatch.setattr(dry_run.subprocess, "run", fake_run)
+    monkeypatch.setenv("DMM_CACHE", str(tmp_path))
+    for cut in (1, 2):
+        assert dry_run.run_once("boundary_tilting", cut, 16, 60)["ok"]
+    (first, content1, cut1), (second, content2, cut2) = seen
+    assert first != second and first != tmp_path and content1 == content2 == [] and (cut1, cut2) == ("1", "2")
+    assert not first.exists() and not second.exists()  # removed after the run

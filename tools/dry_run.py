@@ -139,8 +139,11 @@ def run_once(chapter: str, cut: int, memory_gb: float, timeout_s: int) -> dict:
     OUT.mkdir(parents=True, exist_ok=True)
     record = OUT / f"{chapter}.run.json"
     cmd = [sys.executable, __file__, "--one", chapter, "--overrides", json.dumps(overrides), "--record", str(record)]
-    # the shared models' loops (zoo_profiles: autoencoder epochs, ...) are cut by dmmlib.params too
-    env = {**os.environ, DRY_RUN_ENV: str(cut)}
+    # the shared models' loops (zoo_profiles: autoencoder epochs, ...) are cut by dmmlib.params too;
+    # an empty cache of its own, so that every model is trained and every result computed in the run
+    # measured (a cache kept from an earlier dry run would make it look free)
+    cache = tempfile.mkdtemp(prefix=f"dmm-dry-run-{chapter}-{cut}-")
+    env = {**os.environ, DRY_RUN_ENV: str(cut), "DMM_CACHE": cache}
     limit = int(memory_gb * 2**30)
 
     def cap():
@@ -153,6 +156,7 @@ def run_once(chapter: str, cut: int, memory_gb: float, timeout_s: int) -> dict:
     except subprocess.TimeoutExpired:
         ok, err = False, f"timed out after {timeout_s} s"
     seconds = time.perf_counter() - start
+    shutil.rmtree(cache, ignore_errors=True)
     peak = json.loads(record.read_text())["peak_rss_gb"] if record.exists() else float("nan")
     record.unlink(missing_ok=True)
     return {"seconds": seconds, "peak_rss_gb": peak, "ok": ok, "error": "" if ok else _last_error(err)}
@@ -304,11 +308,11 @@ def paper_note(chapter: str, results: Path = RESULTS) -> str:
     text += f"It {verdict} one {ONE_GPU_GB:g} GB GPU within a day."
     variant = _profile_attr(chapter, "PAPER_ONE_GPU")
     if variant:
-        params_text = " ".join(f"{k}={json.dumps(v) if not isinstance(v, (int, float)) else v}" for k, v in variant.items())
+        params_text = "; ".join(f"{k}={v!r}" for k, v in variant.items())  # Python literals, as README's PARAMS
         est = variant_estimate(row, variant)
         cost = (f" (estimated {fmt_number(est[0], 2)} – {fmt_number(est[1], 2)} GPU hours)" if est else "")
         text += (f" The nearest setting that does{cost}: "
-                 f"`make chapter NAME={chapter} PROFILE=paper PARAMS='{params_text}'`.")
+                 f'`make chapter NAME={chapter} PROFILE=paper PARAMS="{params_text}"`.')
     return text
 
 
@@ -341,11 +345,15 @@ def write_results(rows, rate, args, hw: str, results: Path = RESULTS) -> None:
     def note(r):
         return " (loop cost below the noise: a lower bound)" if r.get("below_noise") and r["ok"] else ""
 
+    import fcntl
+
     results.mkdir(parents=True, exist_ok=True)
     store = results / "paper_dry_run.json"
-    merged = json.loads(store.read_text())["rows"] if store.exists() else {}
-    merged.update({r["chapter"]: r for r in rows})
-    store.write_text(json.dumps({"rows": merged, "cpu_gflops": rate, "hardware": hw}, indent=1))
+    with open(results / ".paper_dry_run.lock", "w") as lock:  # two dry runs may finish at once
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        merged = json.loads(store.read_text())["rows"] if store.exists() else {}
+        merged.update({r["chapter"]: r for r in rows})
+        store.write_text(json.dumps({"rows": merged, "cpu_gflops": rate, "hardware": hw}, indent=1))
     lines = ["## The `paper` profile: dry run and cost estimate", "",
              f"Measured by `tools/dry_run.py` (`make dry-run`) on {hw}; CPU float32 matmul rate {_rates(merged, rate)} "
              "GFLOP/s, measured before each chapter (lower when other work shared the machine: the load average "
@@ -358,7 +366,8 @@ def write_results(rows, rate, args, hw: str, results: Path = RESULTS) -> None:
              f"assumes {args.gpu_tflops:g} TFLOP/s float32 at {GPU_UTILISATION:.0%} utilisation, which small "
              "networks (the MLPs, the spheres' networks) do not reach: their steps are bound by kernel launches, so "
              "their GPU hours are a lower bound. "
-             "A peak above 24 GB does not fit an ordinary GPU as configured.", "",
+             "A peak above 24 GB does not fit an ordinary GPU as configured; where a number of images was cut "
+             "(the last column shows it), the peak leaves out the larger arrays the full number needs.", "",
              "| chapter | dry run | peak memory (GB, CPU RSS) | est. CPU hours (1 thread) | est. GPU hours | load average | knobs cut (paper value) |",
              "| --- | --- | ---: | ---: | ---: | ---: | --- |"]
     for r in merged.values():

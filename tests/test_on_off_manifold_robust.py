@@ -10,17 +10,7 @@ from torch import nn
 
 from dmmlib.chapters.on_off_manifold import robust
 from dmmlib.subspaces import random_subspace
-
-
-class Linear2(nn.Module):
-    """Binary logit z = w . x + b (label 1 when z > 0): distance to the boundary |z| / ||w||."""
-
-    def __init__(self, w, b):
-        super().__init__()
-        self.w, self.b = nn.Parameter(w), nn.Parameter(torch.tensor(b))
-
-    def forward(self, x):
-        return x.flatten(1) @ self.w + self.b
+from tests.linear_models import Linear2
 
 
 def test_measure_on_a_linear_model_matches_the_exact_geometry():

@@ -19,6 +19,7 @@ from dmmlib.data.fonts import PARAM_NAMES
 from dmmlib.manifold import orthonormal_basis, principal_angles
 from dmmlib.models.autoencoders import MnistAutoencoder
 from dmmlib.subspaces import expected_random_ratio, random_subspace
+from tests.linear_models import Linear2
 
 matplotlib.use("Agg")
 
@@ -57,17 +58,6 @@ def test_captured_share_rejects_mismatched_shapes():
 
 
 # -- the measures on a linear model (exact geometry) -------------------------------------------
-
-
-class Linear2(nn.Module):
-    """Binary logit z = w . x + b (label 1 when z > 0): distance to the boundary |z| / ||w||."""
-
-    def __init__(self, w, b):
-        super().__init__()
-        self.w, self.b = nn.Parameter(w), nn.Parameter(torch.tensor(b))
-
-    def forward(self, x):
-        return x.flatten(1) @ self.w + self.b
 
 
 def test_measure_on_a_linear_model_matches_the_exact_geometry_on_every_subspace():

@@ -105,6 +105,10 @@ def test_the_page_note_says_whether_paper_fits_one_gpu(tmp_path, monkeypatch):
     assert "does not fit" in dry_run.paper_note("clinging_dimpling", tmp_path)  # memory
     assert "failed (MemoryError)" in dry_run.paper_note("relabelling", tmp_path)
     assert "not been dry-run" in dry_run.paper_note("local_manifolds", tmp_path)
+    rows["boundary_tilting"]["below_noise"] = True
+    (tmp_path / "paper_dry_run.json").write_text(json.dumps({"rows": rows}))
+    note = dry_run.paper_note("boundary_tilting", tmp_path)
+    assert "at least 0.1" in note and "no upper estimate" in note and "within a day" not in note
     variant = {"relu_steps": 1000, "tradeoff_N": [1000, 0]}
     monkeypatch.setattr(dry_run, "_profile_attr", lambda ch, name: variant if name == "PAPER_ONE_GPU" else {})
     note = dry_run.paper_note("adversarial_spheres", tmp_path)

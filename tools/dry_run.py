@@ -298,10 +298,16 @@ def paper_note(chapter: str, results: Path = RESULTS) -> str:
     if not row["ok"]:
         return (f"The `paper` profile's dry run failed ({row['error']}); see the reproducibility page.")
     gpu_low, gpu_high = row["gpu_hours"]
+    cost = (f"at least {fmt_number(gpu_low, 2)} GPU hours" if row.get("below_noise") else
+            f"an estimated {fmt_number(gpu_low, 2)} – {fmt_number(gpu_high, 2)} GPU hours")
     text = (f"The `paper` profile (the paper's settings, for a GPU) passed its dry run at full size: peak "
-            f"{fmt_number(row['peak_rss_gb'])} GB of memory, an estimated {fmt_number(gpu_low, 2)} – "
-            f"{fmt_number(gpu_high, 2)} GPU hours (an order of magnitude; the reproducibility page says how it is "
-            "estimated). ")
+            f"{fmt_number(row['peak_rss_gb'])} GB of memory, {cost} (an order of magnitude; the reproducibility "
+            "page says how it is estimated). ")
+    if row.get("below_noise"):  # doubling the loops cost less than the noise: the hours are a lower bound
+        fits = "fits" if row["peak_rss_gb"] <= ONE_GPU_GB else "does not fit"
+        return text + (
+            f"Its memory {fits} one {ONE_GPU_GB:g} GB GPU; its run time has no upper estimate, because doubling "
+            "its loops cost less than the dry run's noise.")
     if row["peak_rss_gb"] <= ONE_GPU_GB and gpu_high <= ONE_GPU_HOURS:
         return text + f"It fits one {ONE_GPU_GB:g} GB GPU within a day."
     verdict = ("may not fit" if row["peak_rss_gb"] <= ONE_GPU_GB and gpu_low <= ONE_GPU_HOURS else "does not fit")

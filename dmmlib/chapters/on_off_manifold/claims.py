@@ -198,28 +198,31 @@ def robust_claims(r: Mapping[str, Any] | None, P: Mapping[str, Any]) -> list[Cla
 # -- stress test: the latent dimension k (issue 11, item 8; :mod:`dmmlib.chapters.on_off_manifold.stress`) --
 
 
+def _stress_pair(key: str, who: str, v: Mapping[str, Any], sc: str, sweep: str, section: str) -> list[Claim]:
+    """Table 1's R claim and table 2's on-far claim for one autoencoder setting of a stress sweep:
+    ids ``stress_<key>``-based, ``who`` names the autoencoder in the statements, ``v`` holds the
+    Estimates "R", "on_ratio", "on_random_ratio" and the float "expected_R"."""
+    r_id, on_id = (f"on_off_manifold.stress_{key.format(measure=m)}" for m in ("R", "on_far"))
+    return [
+        claim(r_id, f"MNIST, {who}: minimal-norm perturbations avoid the tangent space more than a random vector "
+              "does (R(d, M) above its E[R])", source=SOURCE_T1 + f" (stress test in {sweep}, issue 11)", ours=v["R"],
+              criterion=Criterion(">", v["expected_R"], meaning="E[R] of a random vector (App. I, exact)"),
+              scale=sc, section=section),
+        claim(on_id, f"MNIST, {who}: on-manifold adversarial examples are much further than unconstrained ones "
+              "(minimal-norm attack)", source=SOURCE_T2 + f" (stress test in {sweep}, issue 11)", ours=v["on_ratio"],
+              criterion=ON_FAR, scale=sc, section=section, control=v["on_random_ratio"],
+              control_name="a random subspace of the same k"),
+    ]
+
+
 def stress_claims(r: Mapping[int, Mapping[str, Any]] | None, P: Mapping[str, Any]) -> list[Claim]:
     """Per latent dimension k of :func:`dmmlib.chapters.on_off_manifold.stress.summarize`'s
     results ``r`` (None or empty: none): does table 1's R claim (R(d, M) above a random vector's
     E[R]) and table 2's on-far claim (minimal-norm on / unconstrained above 2, random subspace of
     the same k as the control) hold at every k?"""
-    if not r:
-        return []
-    out = []
-    for k, v in sorted(r.items()):
-        sc = scale_text(P["profile"], models=1, images=v["R"].n)
-        out.append(claim(
-            f"on_off_manifold.stress_R_mnist_k{k}", f"MNIST, autoencoder with k = {k}: minimal-norm perturbations "
-            "avoid the tangent space more than a random vector does (R(d, M) above its E[R])",
-            source=SOURCE_T1 + " (stress test in k, issue 11)", ours=v["R"],
-            criterion=Criterion(">", v["expected_R"], meaning="E[R] of a random vector (App. I, exact)"),
-            scale=sc, section="oom-stress"))
-        out.append(claim(
-            f"on_off_manifold.stress_on_far_mnist_k{k}", f"MNIST, autoencoder with k = {k}: on-manifold adversarial "
-            "examples are much further than unconstrained ones (minimal-norm attack)",
-            source=SOURCE_T2 + " (stress test in k, issue 11)", ours=v["on_ratio"], criterion=ON_FAR, scale=sc,
-            section="oom-stress", control=v["on_random_ratio"], control_name="a random subspace of the same k"))
-    return out
+    return [c for k, v in sorted((r or {}).items())
+            for c in _stress_pair(f"{{measure}}_mnist_k{k}", f"autoencoder with k = {k}", v,
+                                  scale_text(P["profile"], models=1, images=v["R"].n), "k", "oom-stress")]
 
 
 def stress_quality_claims(r: Mapping[int, Mapping[str, Any]] | None, P: Mapping[str, Any]) -> list[Claim]:
@@ -228,24 +231,10 @@ def stress_quality_claims(r: Mapping[int, Mapping[str, Any]] | None, P: Mapping[
     empty: none): table 1's R claim and table 2's on-far claim, as in :func:`stress_claims`, for
     autoencoders of the same k trained for that many epochs (intervals over autoencoder seeds
     and images)."""
-    if not r:
-        return []
-    out = []
-    for e, v in sorted(r.items()):
-        sc = scale_text(P["profile"], autoencoders=v["units"], images=v["images"])
-        out.append(claim(
-            f"on_off_manifold.stress_quality_R_mnist_e{e}", f"MNIST, autoencoder trained {e} epoch(s): minimal-norm "
-            "perturbations avoid the tangent space more than a random vector does (R(d, M) above its E[R])",
-            source=SOURCE_T1 + " (stress test in autoencoder quality, issue 11)", ours=v["R"],
-            criterion=Criterion(">", v["expected_R"], meaning="E[R] of a random vector (App. I, exact)"),
-            scale=sc, section="oom-stress-quality"))
-        out.append(claim(
-            f"on_off_manifold.stress_quality_on_far_mnist_e{e}", f"MNIST, autoencoder trained {e} epoch(s): "
-            "on-manifold adversarial examples are much further than unconstrained ones (minimal-norm attack)",
-            source=SOURCE_T2 + " (stress test in autoencoder quality, issue 11)", ours=v["on_ratio"],
-            criterion=ON_FAR, scale=sc, section="oom-stress-quality", control=v["on_random_ratio"],
-            control_name="a random subspace of the same k"))
-    return out
+    return [c for e, v in sorted((r or {}).items())
+            for c in _stress_pair(f"quality_{{measure}}_mnist_e{e}", f"autoencoder trained {e} epoch(s)", v,
+                                  scale_text(P["profile"], autoencoders=v["units"], images=v["images"]),
+                                  "autoencoder quality", "oom-stress-quality")]
 
 
 # -- stress test: a manifold known exactly (:mod:`dmmlib.chapters.on_off_manifold.known_manifold`) --------

@@ -160,7 +160,7 @@ def test_linf_with_a_basis_raises_before_any_work(mode):
 def test_why_linf_with_a_basis_is_refused():
     """The step the refused combination would take, sign(U U^T g), lies mostly off span(U)."""
     g = torch.randn(B, N, generator=torch.Generator().manual_seed(3))
-    from dmmlib.attacks.pgd import basis_rows, project
+    from dmmlib.attacks.projection import basis_rows, project
 
     rows = basis_rows(_basis())
     s = project(g, rows, "on").sign()
@@ -168,19 +168,47 @@ def test_why_linf_with_a_basis_is_refused():
     assert inside.max() < 0.9
 
 
-@pytest.mark.parametrize("chunk_bytes", [None, 5 * 7 * N * 4])  # one call; chunks of 5, 5 and 2 samples
-def test_projection_matches_dense_projector(monkeypatch, chunk_bytes):
-    import dmmlib.attacks.pgd as pgd_module
-    from dmmlib.attacks.pgd import basis_rows, project
+PROJECTIONS = [  # (compiled kernel?, bmm chunk bytes): the numba kernel; bmm in one call; bmm in chunks of 5, 5, 2
+    (True, None), (False, None), (False, 5 * 7 * N * 4)]
 
+
+@pytest.mark.parametrize("kernel,chunk_bytes", PROJECTIONS)
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_projection_matches_dense_projector(monkeypatch, kernel, chunk_bytes, dtype):
+    import dmmlib.attacks.projection as projection
+    from dmmlib.attacks.projection import basis_rows, project, project_direction
+
+    if not kernel:
+        monkeypatch.setattr(projection, "_use_kernel", lambda v, rows: False)
     if chunk_bytes is not None:
-        monkeypatch.setattr(pgd_module, "_CHUNK_BYTES", chunk_bytes)
-    U = _basis(k=7)
-    v = torch.randn(B + 2, N, generator=torch.Generator().manual_seed(4))[:B]
+        monkeypatch.setattr(projection, "_CHUNK_BYTES", chunk_bytes * (2 if dtype == torch.float64 else 1))
+    U = _basis(k=7).to(dtype)
+    v = torch.randn(B + 2, N, generator=torch.Generator().manual_seed(4), dtype=dtype)[:B]
+    rows = basis_rows(U)
+    assert projection._use_kernel(v, rows) == kernel
     P = U @ U.transpose(1, 2)
     on = (P @ v[:, :, None])[:, :, 0]
-    torch.testing.assert_close(project(v, basis_rows(U), "on"), on, atol=1e-5, rtol=1e-5)
-    torch.testing.assert_close(project(v, basis_rows(U), "off"), v - on, atol=1e-5, rtol=1e-5)
+    tol = dict(atol=1e-5, rtol=1e-5) if dtype == torch.float32 else dict(atol=1e-12, rtol=1e-12)
+    torch.testing.assert_close(project(v, rows, "on"), on, **tol)
+    torch.testing.assert_close(project(v, rows, "off"), v - on, **tol)
+    # a subset of samples, read by position, with the projection's norm
+    pos = torch.tensor([3, 0, 11, 3])
+    p, pn = project_direction(v[pos], rows, "off", pos)
+    torch.testing.assert_close(p, (v - on)[pos], **tol)
+    torch.testing.assert_close(pn[:, 0], (v - on)[pos].norm(dim=1), **tol)
+
+
+def test_projection_refuses_mismatched_shapes_and_positions():
+    from dmmlib.attacks.projection import basis_rows, project, project_direction
+
+    rows = basis_rows(_basis())
+    with pytest.raises(ValueError, match="rows"):
+        project(torch.zeros(B, N + 1), rows, "on")
+    with pytest.raises(ValueError, match="bases"):
+        project(torch.zeros(B - 1, N), rows, "on")
+    for pos in (torch.tensor([0, B]), torch.tensor([-1, 0]), torch.tensor([0, 1], dtype=torch.int32)):
+        with pytest.raises(ValueError, match="positions"):
+            project_direction(torch.zeros(2, N), rows, "on", pos)
 
 
 def test_single_step_l2_is_normalised_gradient():
@@ -282,7 +310,7 @@ def test_bad_inputs_raise():
 
 
 def test_active_subspace_compacts_lazily_and_projects_like_the_selected_rows():
-    from dmmlib.attacks.pgd import ActiveSubspace, basis_rows, project_direction
+    from dmmlib.attacks.projection import ActiveSubspace, basis_rows, project_direction
 
     rows = basis_rows(_basis())
     sub = ActiveSubspace(rows, "off")

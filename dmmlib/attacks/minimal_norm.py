@@ -7,7 +7,7 @@ size shapes the distance. FMN instead *minimises* the norm. Each step, per sampl
 
 1. margin ``m = z_y - max_{j != y} z_j`` at ``x + delta`` (targeted: ``max_{j != t} z_j - z_t``)
    and its gradient ``g``; with a basis, ``g`` is projected on or off span(U)
-   (:func:`dmmlib.attacks.pgd.project_direction`, the code PGD uses);
+   (:func:`dmmlib.attacks.projection.project_direction`, the code PGD uses);
 2. at a sample's first adversarial point, bisect along the ray from x back to the boundary
    (``bisect_steps`` forward passes without gradients: a first step far longer than the
    distance then costs nothing); if ``x + delta`` is adversarial and ``||delta||`` is the
@@ -54,16 +54,8 @@ from typing import Callable, NamedTuple
 import torch
 from torch import Tensor
 
-from dmmlib.attacks.pgd import (
-    ActiveSubspace,
-    basis_rows,
-    check_labels,
-    margin,
-    step_scale,
-    reached,
-    validate_basis,
-    validate_inputs,
-)
+from dmmlib.attacks.pgd import check_labels, margin, reached, validate_basis, validate_inputs
+from dmmlib.attacks.projection import ActiveSubspace, basis_rows, step_scale
 from dmmlib.evaluate import as_logits
 
 _TINY = 1e-12

@@ -12,10 +12,8 @@ Greedy early stop: a sample whose prediction has changed (untargeted: ``argmax !
 targeted: ``argmax == y``) is frozen at that ``delta`` and leaves the batch, so no further
 forward or backward passes are spent on it. Norms are of [0,1]-scaled pixels.
 
-The projection (:func:`project`) reads the basis in the layout :func:`basis_rows` returns,
-(B, k, n) contiguous, prepared once per attack: two batched products of a (1, n) row with an
-(n, k) and a (k, n) matrix per sample, about 3.5x faster on a CPU than with the (B, n, k)
-layout and its transposed view. :mod:`dmmlib.attacks.minimal_norm` uses the same functions.
+The projection of step 2 lives in :mod:`dmmlib.attacks.projection` (shared with
+:mod:`dmmlib.attacks.minimal_norm`).
 """
 from __future__ import annotations
 
@@ -27,6 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from dmmlib.attacks.projection import ActiveSubspace, basis_rows, project, step_scale
 from dmmlib.evaluate import as_logits
 
 
@@ -162,82 +161,6 @@ def _step(x, delta, g, norm, eps, step_size, sub, basis_mode):
         delta = delta.add_(g.sign_().mul_(step_size))
     delta = _project_ball(delta, norm, eps)
     return (x + delta).clamp_(0.0, 1.0).sub_(x)
-
-
-def basis_rows(basis: Tensor) -> Tensor:
-    """Orthonormal columns (B, n, k) -> the same basis as rows, (B, k, n) contiguous: the
-    layout :func:`project` reads fastest. Prepare it once per attack, not per step."""
-    return basis.transpose(1, 2).contiguous()
-
-
-_CHUNK_BYTES = 4 << 20  # CPU: project in chunks of ~4 MiB of basis, read twice while still in cache
-
-
-def project(v: Tensor, rows: Tensor, mode: str) -> Tensor:
-    """v (b, n), rows (b, k, n) from :func:`basis_rows` -> U U^T v ("on") or v - U U^T v ("off"), (b, n).
-
-    Row-vector form: ``c = v^T U`` then ``c U^T``, reading the contiguous (k, n) rows twice.
-    The work is memory-bound (the basis, 50 kB per MNIST image at k = 16, is read twice;
-    the arithmetic is tiny), so on a CPU it runs in chunks of samples whose basis fits in
-    the cache (~4 MiB): the second read then comes from the cache (measured 25 % faster on
-    MNIST with 256 images under load). On a GPU, one batched call."""
-    if rows.device.type != "cpu" or rows.element_size() * rows[0].numel() * v.shape[0] <= _CHUNK_BYTES:
-        return _project_chunk(v, rows, mode)
-    step = max(1, _CHUNK_BYTES // (rows.element_size() * rows[0].numel()))
-    out = torch.empty_like(v)
-    for i in range(0, v.shape[0], step):
-        out[i : i + step] = _project_chunk(v[i : i + step], rows[i : i + step], mode)
-    return out
-
-
-def _project_chunk(v: Tensor, rows: Tensor, mode: str) -> Tensor:
-    c = torch.bmm(v.unsqueeze(1), rows.transpose(1, 2))  # (b, 1, k) coordinates
-    if mode == "on":
-        return torch.bmm(c, rows).squeeze(1)
-    return torch.baddbmm(v.unsqueeze(1), c, rows, alpha=-1).squeeze(1)
-
-
-def project_direction(g: Tensor, rows: Tensor, mode: str) -> tuple[Tensor, Tensor]:
-    """A gradient g (b, n) projected on or off span(rows) (see :func:`project`), and the
-    projection's norm (b, 1). A projection that leaves only rounding noise (norm < 1e-6 of
-    ``||g||``) is no direction: its norm is returned as 0 (scale steps with :func:`step_scale`)."""
-    full = g.norm(dim=1, keepdim=True)
-    p = project(g, rows, mode)
-    pn = p.norm(dim=1, keepdim=True)
-    return p, torch.where(pn > 1e-6 * full, pn, torch.zeros_like(pn))
-
-
-def step_scale(length, norm: Tensor) -> Tensor:
-    """``length / norm`` where ``norm > 0``, else 0 (no direction, no step); same shape as norm."""
-    return torch.where(norm > 0, length / norm.clamp_min(_TINY), torch.zeros_like(norm))
-
-
-class ActiveSubspace:
-    """The basis rows (from :func:`basis_rows`) of the samples still in an attack's batch.
-
-    When samples leave, copying the (b, k, n) rows costs as much as a projection (the work
-    is memory-bound), so the rows are compacted lazily: finished samples' rows stay until
-    fewer than 3/4 of them are active, and meanwhile the projection runs over all rows
-    (zeros for the finished ones)."""
-
-    def __init__(self, rows: Tensor, mode: str):
-        self.rows, self.mode = rows, mode
-        self.pos = None  # positions of the active samples in self.rows; None: all of them
-
-    def keep(self, keep: Tensor) -> None:
-        """Keep the active samples at indices ``keep`` (into the current active order)."""
-        self.pos = keep if self.pos is None else self.pos.index_select(0, keep)
-        if self.pos.numel() < 0.75 * self.rows.shape[0]:
-            self.rows, self.pos = self.rows.index_select(0, self.pos), None
-
-    def project_direction(self, g: Tensor) -> tuple[Tensor, Tensor]:
-        """:func:`project_direction` of g (b_active, n) on or off the active samples' spans."""
-        if self.pos is None:
-            return project_direction(g, self.rows, self.mode)
-        full = g.new_zeros(self.rows.shape[0], g.shape[1])
-        full.index_copy_(0, self.pos, g)
-        p, pn = project_direction(full, self.rows, self.mode)
-        return p.index_select(0, self.pos), pn.index_select(0, self.pos)
 
 
 def _project_ball(delta: Tensor, norm: str, eps: float) -> Tensor:

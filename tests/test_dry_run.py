@@ -54,6 +54,15 @@ def test_sample_counts_are_cut_to_a_percentage_and_scaled_work_is_recorded():
     assert scaled and all(fig6[k][:2] == (v, 2 * v) for k, v in scaled.items())
     # the shared models the chapter trains are extrapolated too, the others are not
     assert fig6["shared_models.cifar_ae_epochs"] == (1, 2, 400) and "shared_models.imagenet_ae_epochs" not in fig6
+    # epochs over a training set the dry run cuts count in epochs of the cut size; 0 = every image
+    assert fig6["cifar_epochs"] == (1, 2, round(100 * 50_000 / 512))
+    relabel = dry_run.scaled_loops("relabelling")
+    assert relabel["mnist_epochs"] == (1, 2, 30 * 60_000 // 1000) and relabel["seeds"] == (1, 2, 5)
+    # a dict knob scales entry by entry; its other entries keep the chapter's DRY_RUN value
+    n_images = [dry_run.dry_overrides("on_off_manifold", c)["n_images"] for c in (1, 2)]
+    assert [n["mnist"] for n in n_images] == [10, 20] and [n["imagenet"] for n in n_images] == [1, 1]
+    on_off = dry_run.scaled_loops("on_off_manifold")
+    assert on_off["n_images.cifar10"] == (5, 10, 500) and "n_images.imagenet" not in on_off
 
 
 def cheapest_two() -> list[str]:

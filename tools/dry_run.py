@@ -1,6 +1,7 @@
 """A dry run of the ``paper`` profile: every chapter at the paper's sizes, its long loops cut.
 
     python tools/dry_run.py [--chapter NAME ...] [--memory-gb 20] [--gpu-tflops 60]
+    python tools/dry_run.py --reestimate     # the estimates again from the recorded times
 
 Each chapter is executed twice with papermill under ``profile = "paper"``: once with every
 loop knob (seeds, epochs, steps, iterations, restarts, Monte Carlo samples: see :data:`LOOP_SUFFIXES`) cut to 1
@@ -14,7 +15,8 @@ machine with it.
 From the two run times t1 and t2 the estimate of the full ``paper`` run brackets the cost
 of the cut loops between two assumptions (:func:`estimate`): the loops add up, or the seeds
 repeat everything else; in both, each cut knob's share of t2 - t1 is taken as equal. It is
-an order of magnitude, no more.
+an order of magnitude, no more. Work the chapter scales (``DRY_RUN_SCALED``) and loops over
+a set ``DRY_RUN`` cuts (``DRY_RUN_LOOPS_OVER``) enter the same way (:func:`scaled_loops`).
 The GPU estimate divides by the ratio of a stated GPU FLOP rate (``--gpu-tflops``, at the
 stated utilisation) to the CPU's measured float32 matmul rate; it is an order of magnitude,
 not a promise. Results: ``benchmarks/results/paper_dry_run.md`` (shown on the
@@ -62,7 +64,9 @@ def dry_overrides(chapter: str, cut: int) -> dict:
     lows = params.ranges(chapter)
     out = {k: params.dry_run_value(k, v, cut, int(lows.get(k, (1, None))[0])) for k, v in loop_knobs(chapter).items()}
     out.update(_profile_attr(chapter, "DRY_RUN"))
-    out.update({k: v * cut for k, v in _profile_attr(chapter, "DRY_RUN_SCALED").items()})
+    paper = params.resolve(chapter, "paper")
+    for k, v in _profile_attr(chapter, "DRY_RUN_SCALED").items():  # a dict knob: its entries scale
+        out[k] = {**out.get(k, paper[k]), **{e: n * cut for e, n in v.items()}} if isinstance(v, dict) else v * cut
     if "imagenet_path" in params.knobs(chapter):
         out["imagenet_path"] = str(fake_imagenet())
     return out
@@ -93,13 +97,23 @@ def scaled_loops(chapter: str) -> dict[str, tuple[int, int, int]]:
     """{knob: (value at cut 1, value at cut 2, paper value)} of every knob the estimate
     extrapolates: the loop knobs, the chapter's ``DRY_RUN_SCALED`` knobs and the loop knobs
     of the shared models the chapter trains (``shared_models.<knob>``: the dry run cuts
-    them through :data:`dmmlib.params.DRY_RUN_ENV`)."""
+    them through :data:`dmmlib.params.DRY_RUN_ENV`). A loop whose every iteration runs over a
+    set the dry run cuts (the chapter's ``DRY_RUN_LOOPS_OVER``: epochs over a training set of
+    ``cifar_train_size`` images) counts in iterations of the dry run's size: its paper value
+    is multiplied by paper size / dry-run size (60 epochs over 50,000 images = 6,000 over 500)."""
     from dmmlib import params
 
     paper = params.resolve(chapter, "paper")
     one, two = dry_overrides(chapter, 1), dry_overrides(chapter, 2)
-    knobs = list(loop_knobs(chapter)) + list(_profile_attr(chapter, "DRY_RUN_SCALED"))
-    out = {k: (int(one[k]), int(two[k]), int(paper[k])) for k in knobs if int(two[k]) > int(one[k])}
+    triples = {k: (one[k], two[k], paper[k]) for k in loop_knobs(chapter)}
+    for k, v in _profile_attr(chapter, "DRY_RUN_SCALED").items():  # a dict knob: one entry each ("n_images.mnist")
+        triples.update({f"{k}.{e}": (one[k][e], two[k][e], paper[k][e]) for e in v} if isinstance(v, dict)
+                       else {k: (one[k], two[k], paper[k])})
+    for k, size in _profile_attr(chapter, "DRY_RUN_LOOPS_OVER").items():  # an iteration runs over a cut set
+        if k in triples:
+            a, b, v = triples[k]
+            triples[k] = (a, b, v * _full_size(chapter, size) / one[size])
+    out = {k: (int(a), int(b), round(v)) for k, (a, b, v) in triples.items() if int(b) > int(a)}
     prefixes = tuple(shared_model_prefixes(chapter))
     if prefixes:
         shared = params.resolve("shared_models", "paper")
@@ -228,11 +242,15 @@ def main(argv=None) -> int:
     ap.add_argument("--gpu-tflops", type=float, default=60.0, help="the GPU's float32 rate (H100/H200 class: about 60)")
     ap.add_argument("--timeout", type=int, default=1800, help="seconds per dry run")
     ap.add_argument("--results", type=Path, default=RESULTS, help="folder for paper_dry_run.md/.json")
+    ap.add_argument("--reestimate", action="store_true",
+                    help="recompute the estimates of the recorded rows from their measured times (no run)")
     ap.add_argument("--one"), ap.add_argument("--overrides"), ap.add_argument("--record")
     args = ap.parse_args(argv)
     if args.one:
         execute_child(args.one, json.loads(args.overrides), Path(args.record))
         return 0
+    if args.reestimate:
+        return reestimate(args)
     sys.path.insert(0, str(ROOT / "tools"))
     import book
     from common import hardware  # benchmarks/common.py
@@ -256,6 +274,7 @@ def main(argv=None) -> int:
         extra = {k: v for k, v in dry_overrides(name, 1).items() if k not in loops and k != "imagenet_path"}
         loops = {k: list(v) for k, v in loops.items()}
         rows.append({"chapter": name, "ok": r1["ok"] and r2["ok"], "error": r1["error"] or r2["error"], "extra": extra,
+                     "loops_over": loops_over_text(name),
                      "t1_s": r1["seconds"], "t2_s": r2["seconds"], "peak_rss_gb": max(r1["peak_rss_gb"], r2["peak_rss_gb"]),
                      "loops": loops, "below_noise": below_noise, "cpu_hours": [add / 3600, nest / 3600],
                      "gpu_hours": [add / 3600 / gpu_factor, nest / 3600 / gpu_factor], "cpu_gflops": rate,
@@ -265,6 +284,31 @@ def main(argv=None) -> int:
               f"({times}, peak {rows[-1]['peak_rss_gb']:.2f} GB)", flush=True)
     write_results(rows, rate, args, hardware(), args.results)
     return 0 if all(r["ok"] for r in rows) else 1
+
+
+def reestimate(args) -> int:
+    """Recompute cpu_hours and gpu_hours of the recorded rows (``--chapter``: only those) from
+    their measured t1 and t2 under the current rules (:func:`scaled_loops`), when the rows' cut
+    values are still the current ones; rewrite the table."""
+    store = args.results / "paper_dry_run.json"
+    if not store.exists():
+        raise SystemExit(f"error: no recorded dry runs in {store}")
+    data = json.loads(store.read_text())
+    rows = []
+    for name, row in data["rows"].items():
+        if (args.chapter and name not in args.chapter) or not row["ok"]:
+            continue
+        loops = scaled_loops(name)
+        if {k: tuple(v[:2]) for k, v in row["loops"].items()} != {k: v[:2] for k, v in loops.items()}:
+            print(f"[dry-run] {name}: recorded with other cut values; run it again", flush=True)
+            continue
+        add, nest = estimate(row["t1_s"], row["t2_s"], loops)
+        gpu_factor = args.gpu_tflops * 1e3 * GPU_UTILISATION / row["cpu_gflops"]
+        rows.append({**row, "loops": {k: list(v) for k, v in loops.items()}, "loops_over": loops_over_text(name),
+                     "cpu_hours": [add / 3600, nest / 3600], "gpu_hours": [add / 3600 / gpu_factor, nest / 3600 / gpu_factor]})
+        print(f"[dry-run] {name}: {row['cpu_hours']} -> {rows[-1]['cpu_hours']} CPU hours", flush=True)
+    write_results(rows, data["cpu_gflops"], args, data["hardware"], args.results)
+    return 0
 
 
 ONE_GPU_GB = 24.0  # an ordinary GPU's memory
@@ -278,6 +322,8 @@ def variant_estimate(row: dict, variant: dict) -> tuple[float, float] | None:
         return None
     loops = {k: tuple(v) for k, v in row["loops"].items()}
     if not set(variant) <= set(loops):
+        return None
+    if set(variant) & set(row.get("loops_over", {})):  # counted over a cut set: not a plain value
         return None
     cut = {k: (a, b, int(variant.get(k, full))) for k, (a, b, full) in loops.items()}
     factor = row["cpu_hours"][0] / row["gpu_hours"][0] if row["gpu_hours"][0] else math.nan
@@ -332,12 +378,32 @@ def _load(row: dict) -> str:
     return f"{row['load_average']:.1f}" if "load_average" in row else "—"
 
 
-def _cut_text(knob: str, v) -> str:
-    """``epochs 100`` (cut to 1 and 2) or ``eval_samples 10,000,000 (1e5, 2e5)`` (cut otherwise)."""
+def _cut_text(knob: str, v, over: dict | None = None) -> str:
+    """``epochs 100`` (cut to 1 and 2) or ``eval_samples 10,000,000 (1e5, 2e5)`` (cut otherwise);
+    ``over``: {knob: text} for loops counted in iterations over a cut set."""
     if isinstance(v, int):  # a row written before the cut values were recorded
         return f"{knob} {v:,}"
     a, b, full = v
+    if over and knob in over:
+        return f"{knob} {over[knob]}"
     return f"{knob} {full:,}" + ("" if (a, b) == (1, 2) else f" (cut to {a:,}, {b:,})")
+
+
+def _full_size(chapter: str, size: str) -> int:
+    """The paper's value of a set-size knob; 0 means the whole set: the top of the knob's range."""
+    from dmmlib import params
+
+    return params.resolve(chapter, "paper")[size] or int(params.ranges(chapter)[size][1])
+
+
+def loops_over_text(chapter: str) -> dict[str, str]:
+    """{knob: "60 over 50,000 cifar_train_size (6,000 over the dry run's 500)"} for the chapter's ``DRY_RUN_LOOPS_OVER``."""
+    from dmmlib import params
+
+    paper, one = params.resolve(chapter, "paper"), dry_overrides(chapter, 1)
+    loops = scaled_loops(chapter)
+    return {k: f"{paper[k]:,} over {_full_size(chapter, size):,} {size} ({loops[k][2]:,} over the dry run's {one[size]:,})"
+            for k, size in _profile_attr(chapter, "DRY_RUN_LOOPS_OVER").items() if k in loops}
 
 
 def write_results(rows, rate, args, hw: str, results: Path = RESULTS) -> None:
@@ -366,7 +432,9 @@ def write_results(rows, rate, args, hw: str, results: Path = RESULTS) -> None:
              "after each chapter's runs is in the table; CPU hours measured under load are upper bounds). "
              "Each chapter ran twice at the paper's sizes with its loop knobs cut: to 1 and to 2 iterations, Monte "
              "Carlo sample counts to 1 % and 2 %, and work the chapter scales (images measured at every checkpoint) "
-             f"to its stated values and twice those (address space capped at {args.memory_gb:g} GB). The estimates "
+             f"to its stated values and twice those (address space capped at {args.memory_gb:g} GB). A loop whose "
+             "every iteration runs over a training set the dry run cuts (epochs, the relabelling attack) counts in "
+             "iterations over the cut set (the last column shows both). The estimates "
              "bracket the full run between loops that add up and seeds that repeat everything else (each cut "
              "knob's share of the extra time taken as equal, so an order of magnitude, no more); the GPU column "
              f"assumes {args.gpu_tflops:g} TFLOP/s float32 at {GPU_UTILISATION:.0%} utilisation, which small "
@@ -378,7 +446,7 @@ def write_results(rows, rate, args, hw: str, results: Path = RESULTS) -> None:
              "| --- | --- | ---: | ---: | ---: | ---: | --- |"]
     for r in merged.values():
         status = "ok" if r["ok"] else f"failed: {r['error']}".replace("|", "/")
-        loops = ", ".join(_cut_text(k, v) for k, v in r["loops"].items()) or "none"
+        loops = ", ".join(_cut_text(k, v, r.get("loops_over")) for k, v in r["loops"].items()) or "none"
         if r.get("extra"):
             loops += "; also set: " + ", ".join(f"{k} = {v}" for k, v in r["extra"].items())
         lines.append(f"| {r['chapter']} | {status} | {fmt_number(r['peak_rss_gb'])} | {hours(r['cpu_hours'])} | "

@@ -102,6 +102,9 @@ RANGES = {
 # ResNet-50 over all 50,000 CIFAR-10 images did not finish in 25 minutes on one CPU thread, so
 # the dry run cuts the training sets (the loop over batches), like the epochs.
 DRY_RUN = {"mnist_train_size": 2000, "cifar_train_size": 512}
+# An epoch runs over the training set the dry run cuts (DRY_RUN): the estimate counts it in
+# epochs of the cut set's size (tools/dry_run.py, scaled_loops).
+DRY_RUN_LOOPS_OVER = {"mnist_epochs": "mnist_train_size", "cifar_epochs": "cifar_train_size"}
 # Work that grows in proportion to these knobs: the tracked images' tangent bases (500 CIFAR
 # bases of the paper's autoencoder took over 5 minutes on one thread) and the DeepFool runs and
 # accuracy measured at every checkpoint. The dry runs use these values and twice them, and the

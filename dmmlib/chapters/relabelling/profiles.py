@@ -114,3 +114,13 @@ RANGES = {
 # few hundred images: targeted PGD over all 50,000 CIFAR-10 training images did not finish in
 # 25 minutes on one CPU thread, so the dry run cuts the training sets (loops over batches).
 DRY_RUN = {"mnist_train_size": 1000, "cifar_train_size": 500}
+# An iteration of these loops runs over a training set the dry run cuts (DRY_RUN): the estimate
+# counts it in iterations of the cut set's size (tools/dry_run.py, scaled_loops).
+DRY_RUN_LOOPS_OVER = {"mnist_epochs": "mnist_train_size", "cifar_epochs": "cifar_train_size",
+                      "attack_steps": "cifar_train_size"}
+# Work that grows in proportion to these knobs: the boundary geometry (DeepFool from every
+# geometry point, for N1, each N2 and the reference network: with the paper's ResNet-56 of
+# width 64 and 1,000 points it had not finished after 38 minutes on a shared CPU thread) and
+# the test-set evaluations. The dry runs use these values and twice them; the estimate
+# extrapolates to the paper's.
+DRY_RUN_SCALED = {"geometry_points": 20, "test_size": 200}

@@ -63,6 +63,7 @@ def test_sample_counts_are_cut_to_a_percentage_and_scaled_work_is_recorded():
     assert [n["mnist"] for n in n_images] == [10, 20] and [n["imagenet"] for n in n_images] == [1, 1]
     on_off = dry_run.scaled_loops("on_off_manifold")
     assert on_off["n_images.cifar10"] == (5, 10, 500) and "n_images.imagenet" not in on_off
+    assert dry_run.fixed_overrides("on_off_manifold", on_off)["n_images"] == {"imagenet": 1}  # the rest is scaled
 
 
 def cheapest_two() -> list[str]:

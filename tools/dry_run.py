@@ -271,7 +271,7 @@ def main(argv=None) -> int:
         # loops whose doubling costs less than a tenth of the run are below this measurement's noise
         below_noise = bool(loops) and r2["seconds"] - r1["seconds"] < 0.1 * r1["seconds"]
         gpu_factor = args.gpu_tflops * 1e3 * GPU_UTILISATION / rate
-        extra = {k: v for k, v in dry_overrides(name, 1).items() if k not in loops and k != "imagenet_path"}
+        extra = fixed_overrides(name, loops)
         loops = {k: list(v) for k, v in loops.items()}
         rows.append({"chapter": name, "ok": r1["ok"] and r2["ok"], "error": r1["error"] or r2["error"], "extra": extra,
                      "loops_over": loops_over_text(name),
@@ -284,6 +284,18 @@ def main(argv=None) -> int:
               f"({times}, peak {rows[-1]['peak_rss_gb']:.2f} GB)", flush=True)
     write_results(rows, rate, args, hardware(), args.results)
     return 0 if all(r["ok"] for r in rows) else 1
+
+
+def fixed_overrides(chapter: str, loops: dict) -> dict:
+    """The dry run's overrides that the estimate does not extrapolate (the same in both runs):
+    {knob: value}; of a dict knob, only its entries that are not scaled."""
+    out = {}
+    for k, v in dry_overrides(chapter, 1).items():
+        if isinstance(v, dict):
+            v = {e: x for e, x in v.items() if f"{k}.{e}" not in loops}
+        if k not in loops and k != "imagenet_path" and v != {}:
+            out[k] = v
+    return out
 
 
 def reestimate(args) -> int:
@@ -305,6 +317,7 @@ def reestimate(args) -> int:
         add, nest = estimate(row["t1_s"], row["t2_s"], loops)
         gpu_factor = args.gpu_tflops * 1e3 * GPU_UTILISATION / row["cpu_gflops"]
         rows.append({**row, "loops": {k: list(v) for k, v in loops.items()}, "loops_over": loops_over_text(name),
+                     "extra": fixed_overrides(name, loops),
                      "cpu_hours": [add / 3600, nest / 3600], "gpu_hours": [add / 3600 / gpu_factor, nest / 3600 / gpu_factor]})
         print(f"[dry-run] {name}: {row['cpu_hours']} -> {rows[-1]['cpu_hours']} CPU hours", flush=True)
     write_results(rows, data["cpu_gflops"], args, data["hardware"], args.results)

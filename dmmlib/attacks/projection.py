@@ -89,7 +89,8 @@ def _project(v: Tensor, rows: Tensor, positions: Tensor | None, mode: str) -> tu
         pos = torch.arange(v.shape[0]) if positions is None else positions
         v = v.contiguous()
         out, v2, p2 = torch.empty_like(v), v.new_empty(v.shape[0]), v.new_empty(v.shape[0])
-        _kernel(v.numpy(), rows.numpy(), pos.numpy(), mode == "on", out.numpy(), v2.numpy(), p2.numpy())
+        zero = v.new_zeros(()).item() if v.dtype == torch.float64 else np.float32(0.0)  # the sums' dtype
+        _kernel(v.numpy(), rows.numpy(), pos.numpy(), mode == "on", out.numpy(), v2.numpy(), p2.numpy(), zero)
         return out, v2, p2
     r = rows if positions is None else rows.index_select(0, positions)
     out = project_bmm(v, r, mode)
@@ -144,26 +145,27 @@ def _project_chunk(v: Tensor, rows: Tensor, mode: str) -> Tensor:
 if numba is not None:
 
     @numba.njit(cache=True, nogil=True, fastmath=True)
-    def _kernel(v, rows, positions, on, out, v2, p2):  # pragma: no cover - compiled
+    def _kernel(v, rows, positions, on, out, v2, p2, zero):  # pragma: no cover - compiled
         """For each sample i: c = U^T v_i (k,), then out_i = U c ("on") or v_i - U c ("off"),
-        with U the rows at positions[i]; v2[i] = ||v_i||^2, p2[i] = ||out_i||^2. Sums in float64."""
+        with U the rows at positions[i]; v2[i] = ||v_i||^2, p2[i] = ||out_i||^2. Sums in the
+        dtype of ``zero`` (the inputs' dtype, as BLAS sums)."""
         b, n = v.shape
         k = rows.shape[1]
         c = np.empty(k, dtype=v.dtype)
         for i in range(b):
             u = rows[positions[i]]
             for j in range(k):
-                s = 0.0
+                s = zero
                 for m in range(n):
                     s += u[j, m] * v[i, m]
                 c[j] = s
             for m in range(n):
-                out[i, m] = 0.0 if on else v[i, m]
+                out[i, m] = zero if on else v[i, m]
             for j in range(k):
                 cj = c[j] if on else -c[j]
                 for m in range(n):
                     out[i, m] += cj * u[j, m]
-            sv, sp = 0.0, 0.0
+            sv, sp = zero, zero
             for m in range(n):
                 sv += v[i, m] * v[i, m]
                 sp += out[i, m] * out[i, m]

@@ -309,6 +309,31 @@ def test_bad_inputs_raise():
     pgd_l2(_model(bn=True).eval(), x, y, **kw)  # eval mode is fine
 
 
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -float("inf")])
+def test_a_non_finite_basis_entry_raises(bad):
+    """Any nan or inf in any column is caught (the orthonormality probe reads every column)."""
+    model = _model()
+    x, y = _data()
+    basis = _basis().clone()
+    basis[1, 5, 2] = bad
+    with pytest.raises(ValueError, match="non-finite"):
+        pgd_l2(model, x, y, eps=1.0, step_size=0.1, steps=3, basis=basis, basis_mode="off")
+
+
+def test_all_finite_screens_by_a_sum_and_checks_an_overflow_entry_by_entry():
+    from dmmlib.attacks.pgd import all_finite
+
+    big = torch.full((4, 3), 3e38)  # finite entries whose float32 sum overflows to inf
+    assert not torch.isfinite(big.sum()) and all_finite(big)
+    for bad in (float("nan"), float("inf"), -float("inf")):
+        t = torch.rand(5, 7)
+        t[3, 2] = bad
+        assert not all_finite(t)
+    t = torch.rand(5, 7)
+    t[0, 0], t[4, 6] = float("inf"), -float("inf")  # inf - inf: a nan sum, still caught
+    assert not all_finite(t) and all_finite(torch.rand(5, 7))
+
+
 def test_active_subspace_compacts_lazily_and_projects_like_the_selected_rows():
     from dmmlib.attacks.projection import ActiveSubspace, basis_rows, project_direction
 

@@ -9,9 +9,10 @@ gradient ``v`` (b, n) with :func:`project` (``U U^T v`` "on", ``v - U U^T v`` "o
 The arithmetic is tiny (4kn flops per sample) but the whole basis (50 kB per MNIST digit at
 k = 16) is read at every step, so the cost is memory traffic and call overhead. On a CPU a
 compiled loop (numba) projects one sample at a time: its rows are read once from memory and
-a second time from the core's own cache, with the norms computed in the same pass and the
-finished samples of an early-exit attack skipped by index (no copy). That is 2-3x faster
-than two batched matrix products (``torch.bmm``), which remain the path on a GPU, for dtypes
+a second time from the core's own cache, with the direction's norm (and the rounding-noise
+rule of :func:`project_direction`) computed in the same pass, and the finished samples of an
+early-exit attack skipped by index (no copy). That is 2-3x faster than two batched matrix
+products (``torch.bmm``), which remain the path on a GPU, for dtypes
 other than float32/float64, and where numba is not installed (``benchmarks/bench_pgd.py``
 measures both).
 """
@@ -27,6 +28,7 @@ except ImportError:  # pragma: no cover - numba is a dependency; this keeps the 
     numba = None
 
 _CHUNK_BYTES = 4 << 20  # bmm path on a CPU: chunks of ~4 MiB of basis, read twice while still in cache
+_NOISE = 1e-6  # a projection with norm <= _NOISE * ||v|| is rounding noise, no direction
 
 
 def basis_rows(basis: Tensor) -> Tensor:
@@ -44,11 +46,10 @@ def project_direction(g: Tensor, rows: Tensor, mode: str, positions: Tensor | No
     """A gradient g (b, n) projected on or off the span of its rows, and the projection's
     norm (b, 1). ``rows`` (B, k, n); sample i of g uses ``rows[positions[i]]`` (positions
     (b,) int64; None: ``rows[i]``, b == B). A projection that leaves only rounding noise
-    (norm < 1e-6 of ``||g||``) is no direction: its norm is returned as 0 (scale steps with
+    (norm <= 1e-6 of ``||g||``) is no direction: its norm is returned as 0 (scale steps with
     :func:`step_scale`)."""
-    p, g2, p2 = _project(g, rows, positions, mode)
-    full, pn = g2.sqrt_().unsqueeze(1), p2.sqrt_().unsqueeze(1)
-    return p, torch.where(pn > 1e-6 * full, pn, torch.zeros_like(pn))
+    p, norm = _project(g, rows, positions, mode)
+    return p, norm.unsqueeze(1)
 
 
 def step_scale(length, norm: Tensor) -> Tensor:
@@ -82,19 +83,20 @@ class ActiveSubspace:
 # -- the two implementations -------------------------------------------------------------------
 
 
-def _project(v: Tensor, rows: Tensor, positions: Tensor | None, mode: str) -> tuple[Tensor, Tensor, Tensor]:
-    """(projection (b, n), ||v||^2 (b,), ||projection||^2 (b,))."""
+def _project(v: Tensor, rows: Tensor, positions: Tensor | None, mode: str) -> tuple[Tensor, Tensor]:
+    """(projection (b, n), its norm (b,), 0 where it is rounding noise: see :func:`project_direction`)."""
     _check_shapes(v, rows, positions)
     if _use_kernel(v, rows):
-        pos = torch.arange(v.shape[0]) if positions is None else positions
+        pos = np.arange(v.shape[0]) if positions is None else positions.numpy()
         v = v.contiguous()
-        out, v2, p2 = torch.empty_like(v), v.new_empty(v.shape[0]), v.new_empty(v.shape[0])
-        zero = v.new_zeros(()).item() if v.dtype == torch.float64 else np.float32(0.0)  # the sums' dtype
-        _kernel(v.numpy(), rows.numpy(), pos.numpy(), mode == "on", out.numpy(), v2.numpy(), p2.numpy(), zero)
-        return out, v2, p2
+        out, norm = torch.empty_like(v), v.new_empty(v.shape[0])
+        vn = v.numpy()
+        _kernel(vn, rows.numpy(), pos, mode == "on", out.numpy(), norm.numpy(), vn.dtype.type(0))
+        return out, norm
     r = rows if positions is None else rows.index_select(0, positions)
     out = project_bmm(v, r, mode)
-    return out, v.square().sum(1), out.square().sum(1)
+    norm = out.norm(dim=1)
+    return out, torch.where(norm > _NOISE * v.norm(dim=1), norm, torch.zeros_like(norm))
 
 
 def _check_shapes(v: Tensor, rows: Tensor, positions: Tensor | None) -> None:
@@ -145,10 +147,10 @@ def _project_chunk(v: Tensor, rows: Tensor, mode: str) -> Tensor:
 if numba is not None:
 
     @numba.njit(cache=True, nogil=True, fastmath=True)
-    def _kernel(v, rows, positions, on, out, v2, p2, zero):  # pragma: no cover - compiled
+    def _kernel(v, rows, positions, on, out, norm, zero):  # pragma: no cover - compiled
         """For each sample i: c = U^T v_i (k,), then out_i = U c ("on") or v_i - U c ("off"),
-        with U the rows at positions[i]; v2[i] = ||v_i||^2, p2[i] = ||out_i||^2. Sums in the
-        dtype of ``zero`` (the inputs' dtype, as BLAS sums)."""
+        with U the rows at positions[i]; norm[i] = ||out_i||, or 0 when it is at most
+        _NOISE ||v_i||. Sums in the dtype of ``zero`` (the inputs' dtype, as BLAS sums)."""
         b, n = v.shape
         k = rows.shape[1]
         c = np.empty(k, dtype=v.dtype)
@@ -169,4 +171,4 @@ if numba is not None:
             for m in range(n):
                 sv += v[i, m] * v[i, m]
                 sp += out[i, m] * out[i, m]
-            v2[i], p2[i] = sv, sp
+            norm[i] = np.sqrt(sp) if sp > _NOISE * _NOISE * sv else zero

@@ -311,8 +311,10 @@ def curves(run: dict) -> dict:
     ok = run["converged"]
     d = np.where(ok, run["distance"], np.nan)
     norm = np.where(ok & (run["distance"] > 0), np.hypot(run["r_on"], run["r_off"]), np.nan)
+    with np.errstate(invalid="ignore", divide="ignore"):  # 0/0 (no perturbation recorded): nan, dropped below
+        r_tan_frac, r_rand_frac = run["r_on"] / norm, run["r_rand"] / norm
     return {"steps": run["steps"], "epochs": run["epochs"], "distance": mean_finite(d), "success": ok.mean(1),
             "accuracy": np.asarray(run["accuracy"], dtype=float),
             "r_on": mean_finite(np.where(ok, run["r_on"], np.nan)), "r_off": mean_finite(np.where(ok, run["r_off"], np.nan)),
-            "r_tan_frac": mean_finite(run["r_on"] / norm), "r_rand_frac": mean_finite(run["r_rand"] / norm),
+            "r_tan_frac": mean_finite(r_tan_frac), "r_rand_frac": mean_finite(r_rand_frac),
             "g_tan": mean_finite(run["g_tan"]), "g_rand": mean_finite(run["g_rand"])}

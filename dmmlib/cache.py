@@ -5,6 +5,15 @@ the code that made it, so changing either recomputes it. Entries are written ato
 (temporary file, then rename) with a SHA-256 of their bytes; an entry that is missing,
 truncated, corrupt or from other code is recomputed, never trusted.
 
+An entry holds data only, and reading it runs no code: it is read with
+``torch.load(weights_only=True)``, which unpickles tensors, numbers, strings and containers
+and refuses anything else. Values that such a load cannot hold are encoded first
+(:func:`encode`): numpy arrays as tensors, numpy scalars as numbers, and the named tuples and
+dataclasses of ``dmmlib`` as their fields with the type's name, rebuilt on reading only when
+the name is such a type of ``dmmlib``. An entry that cannot be read this way (a pickle that
+would call a function, say) is refused with the warning a corrupt one gets, and recomputed.
+A cache is therefore safe to share: the worst a tampered entry can do is hold wrong numbers.
+
 The cache lives in ``$DMM_CACHE`` (the Makefile points it at ``.cache/`` in the
 repository), else ``~/.cache/dmm-book``. ``make clean-cache`` deletes it.
 """
@@ -142,8 +151,10 @@ def cached(
     ``code``: the modules whose code makes the result; the key covers them and every ``dmmlib``
     module they import, transitively. Default: the module that defines ``compute`` (which
     must then be a ``dmmlib`` module: a lambda from a notebook must name ``code``).
-    ``compute`` must return something ``torch.save`` can hold (tensors, state dicts, dicts
-    and lists of numbers and arrays). Loaded tensors are on the CPU. When the cache cannot be
+    ``compute`` must return data :func:`encode` can hold: tensors, numpy arrays and scalars,
+    numbers, strings, bytes, None, and dicts, lists, tuples, named tuples and dataclasses
+    (of ``dmmlib``) of them; anything else is refused with a ``TypeError``. Loaded tensors are
+    on the CPU. When the cache cannot be
     written (a read-only or full disk), the result is returned uncached with one warning.
     """
     if code is None:
@@ -201,15 +212,16 @@ def _load(path: Path, key: str) -> Any:
         data = path.read_bytes()
         if meta.get("key") != key or meta.get("sha256") != hashlib.sha256(data).hexdigest():
             raise ValueError("key or checksum mismatch")
-        return torch.load(io.BytesIO(data), map_location="cpu", weights_only=False)
-    except Exception as err:  # corrupt entry: say so, then recompute
+        # weights_only: a full unpickler would run whatever code the entry names
+        return decode(torch.load(io.BytesIO(data), map_location="cpu", weights_only=True))
+    except Exception as err:  # corrupt or unsafe entry: say so, then recompute
         _warn(f"cache entry {path} is invalid ({err}); recomputing")
         return _MISSING
 
 
 def _store(path: Path, key: str, name: str, params: dict, value: Any) -> None:
     buffer = io.BytesIO()
-    torch.save(value, buffer)
+    torch.save(encode(value), buffer)
     data = buffer.getvalue()
     meta = {"key": key, "name": name, "params": params, "sha256": hashlib.sha256(data).hexdigest()}
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -234,3 +246,97 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+_TAG = "__dmm_cache__"  # marks an encoded value; a dict of the caller's never holds this key
+
+
+def encode(value: Any) -> Any:
+    """``value`` as data that ``torch.load(weights_only=True)`` reads back: tensors (moved to
+    the CPU), None, bools, numbers, strings and bytes as they are; dicts, lists and tuples
+    with their items encoded; numpy arrays as tensors and numpy scalars as Python numbers
+    (tagged, so :func:`decode` returns numpy again); named tuples and dataclasses defined in
+    ``dmmlib`` as their type's name and fields. Raises ``TypeError`` for anything else."""
+    import dataclasses
+
+    import numpy as np
+
+    if isinstance(value, np.generic):  # first: np.float64 is also a float
+        return {_TAG: "npscalar", "dtype": value.dtype.str, "value": value.item()}
+    if value is None or isinstance(value, (bool, int, float, complex, str, bytes, torch.dtype, torch.Size)):
+        return value
+    if isinstance(value, torch.Tensor):
+        return value.detach().cpu()
+    if isinstance(value, np.ndarray):
+        if value.dtype == object:
+            raise TypeError("a numpy array of Python objects cannot be cached safely")
+        return {_TAG: "ndarray", "data": torch.from_numpy(np.ascontiguousarray(value).copy())}
+    if isinstance(value, tuple) and hasattr(value, "_fields"):
+        return {_TAG: "namedtuple", "type": _type_name(value), "fields": [encode(v) for v in value]}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        fields = {f.name: encode(getattr(value, f.name)) for f in dataclasses.fields(value) if f.init}
+        return {_TAG: "dataclass", "type": _type_name(value), "fields": fields}
+    if isinstance(value, dict):
+        if _TAG in value:
+            raise TypeError(f"a dict with the key {_TAG!r} cannot be cached")
+        return {_plain_key(k): encode(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [encode(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(encode(v) for v in value)
+    raise TypeError(f"a {type(value).__module__}.{type(value).__qualname__} cannot be cached safely; "
+                    "return tensors, arrays, numbers, strings and containers of them")
+
+
+def decode(value: Any) -> Any:
+    """The inverse of :func:`encode`. A type name is resolved only to a named tuple or a
+    dataclass defined in ``dmmlib``; any other name raises ``ValueError``."""
+    import numpy as np
+
+    if isinstance(value, dict):
+        tag = value.get(_TAG)
+        if tag is None:
+            return {k: decode(v) for k, v in value.items()}
+        if tag == "ndarray":
+            return value["data"].numpy()
+        if tag == "npscalar":
+            return np.dtype(value["dtype"]).type(value["value"])
+        cls = _safe_type(value["type"], tag)
+        if tag == "namedtuple":
+            return cls(*[decode(v) for v in value["fields"]])
+        return cls(**{k: decode(v) for k, v in value["fields"].items()})
+    if isinstance(value, list):
+        return [decode(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(decode(v) for v in value)
+    return value
+
+
+def _plain_key(key: Any) -> Any:
+    import numpy as np
+
+    return key.item() if isinstance(key, np.generic) else key
+
+
+def _type_name(value: Any) -> str:
+    cls = type(value)
+    if not cls.__module__.startswith("dmmlib.") or "<" in cls.__qualname__:
+        raise TypeError(f"only named tuples and dataclasses defined at the top of a dmmlib module can be cached, "
+                        f"got {cls.__module__}.{cls.__qualname__}")
+    return f"{cls.__module__}:{cls.__qualname__}"
+
+
+def _safe_type(name: str, tag: str) -> type:
+    """The named tuple or dataclass ``name`` (``module:qualname``) of ``dmmlib``, else ValueError."""
+    import dataclasses
+
+    module, _, qualname = str(name).partition(":")
+    if not module.startswith("dmmlib.") or tag not in ("namedtuple", "dataclass") or not qualname.isidentifier():
+        raise ValueError(f"refused type {name!r} in a cache entry")
+    cls = getattr(importlib.import_module(module), qualname, None)
+    ok = isinstance(cls, type) and (
+        (tag == "namedtuple" and issubclass(cls, tuple) and hasattr(cls, "_fields"))
+        or (tag == "dataclass" and dataclasses.is_dataclass(cls)))
+    if not ok:
+        raise ValueError(f"refused type {name!r} in a cache entry")
+    return cls

@@ -80,7 +80,7 @@ def long_numbers(html: list[str], digits: int = 3) -> list[str]:
 
 
 def checked_claims(values: dict, profile: str = "smoke") -> dict:
-    """The chapter's glued claims, checked: each verdict is one of the three words, equals its
+    """The chapter's glued claims, checked: each verdict is one of the four verdicts, its kind one of the kinds, equals its
     glued ``verdict_word_<name>``, follows from its own estimate and criterion (and control)
     when decided again, and the scale names ``profile``. Returns {name: Claim}."""
     from dmmlib import claims as C
@@ -89,8 +89,10 @@ def checked_claims(values: dict, profile: str = "smoke") -> dict:
     for c in C.from_json(values["claims"]):
         name = c.id.split(".")[1]
         assert c.verdict in C.VERDICTS and values[f"verdict_word_{name}"] == c.verdict, c.id
-        assert c.verdict == C.claim(c.id, c.statement, source=c.source, ours=c.ours, criterion=c.criterion,
-                                    scale=c.scale, control=c.control, control_name=c.control_name).verdict, c.id
+        assert c.kind in C.KINDS, c.id
+        assert c.verdict == C.claim(c.id, c.statement, kind=c.kind, quote=c.quote, source=c.source, ours=c.ours,
+                                    criterion=c.criterion, scale=c.scale, preconditions=c.preconditions,
+                                    control=c.control, control_name=c.control_name, paired=c.paired).verdict, c.id
         assert c.scale.startswith(profile), c.id
         out[name] = c
     return out

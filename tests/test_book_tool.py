@@ -218,7 +218,7 @@ def test_sigterm_is_handled_like_ctrl_c(tiny, tmp_path):
 
 def test_ledger_follows_the_glued_claims(tiny, tmp_path):
     def notebook(value):
-        c = claim("tiny.big", "the value is large", source="DMM §1",
+        c = claim("tiny.big", "the value is large", kind="extension", source="DMM §1",
                   ours=Estimate(value, value - 0.1, value + 0.1, 3, "seeds"),
                   criterion=Criterion(">", 1.0, meaning="larger than one"), scale="smoke")
         text = to_json([c])
@@ -232,9 +232,9 @@ def test_ledger_follows_the_glued_claims(tiny, tmp_path):
     empty = tmp_path / "empty.ipynb"
     empty.write_text(json.dumps({"cells": [{"cell_type": "markdown", "source": "x"}]}))
     above = book.ledger([notebook(2.0), empty])
-    assert "the value is large" in above and "**supports**" in above and "1 claims from 1 chapters" in above
+    assert "the value is large" in above and "<b>supports</b>" in above and "1 claims from 1 chapters" in above
     below = book.ledger([notebook(0.5), empty])
-    assert "**contradicts**" in below and "**supports**" not in below
+    assert "<b>contradicts</b>" in below and "<b>supports</b>" not in below
     assert "No chapter has recorded claims" in book.ledger([empty])
 
 
@@ -243,16 +243,16 @@ def test_ledger_reads_a_real_executed_chapter(tiny):
     page = CHAPTER + """
 ```{code-cell} ipython3
 from dmmlib.claims import Criterion, Estimate, claim, glue_claims
-glue_claims([claim("tiny.sq", "the square is large", source="test", scale=profile,
+glue_claims([claim("tiny.sq", "the square is large", kind="extension", source="test", scale=profile,
                    ours=Estimate(n_value ** 2, n_value ** 2 - 1, n_value ** 2 + 1, 1),
                    criterion=Criterion(">", 10.0))])
 ```
 """
     (tiny.chapters / "tiny.md").write_text(page)
     tiny.execute(["tiny"], "smoke", {"n": 5})
-    assert "**supports**" in book.ledger([tiny.executed_path("tiny", "smoke")])
+    assert "<b>supports</b>" in book.ledger([tiny.executed_path("tiny", "smoke")])
     tiny.execute(["tiny"], "smoke", {"n": 2})
-    assert "**contradicts**" in book.ledger([tiny.executed_path("tiny", "smoke")])
+    assert "<b>contradicts</b>" in book.ledger([tiny.executed_path("tiny", "smoke")])
 
 
 def test_params_with_blanks_are_split_safely():
@@ -288,7 +288,7 @@ def test_thread_verdict_check_lists_differing_verdicts():
     import bench_thread_verdicts as tv
 
     def c(value):  # a claim as a worker process returns it: its verdict and value
-        cl = claim("ch.x", "x is large", source="s", scale="quick", ours=Estimate(value, value - 0.1, value + 0.1, 3),
+        cl = claim("ch.x", "x is large", kind="extension", source="s", scale="quick", ours=Estimate(value, value - 0.1, value + 0.1, 3),
                    criterion=Criterion(">", 1.0))
         return {"verdict": cl.verdict, "ours": cl.ours.text()}
 

@@ -94,3 +94,80 @@ def test_unwritable_cache_warns_once_and_returns_the_result(tmp_path, monkeypatc
     monkeypatch.setattr(cache, "_UNWRITABLE_WARNED", [])
     with pytest.warns(UserWarning, match="cannot be written"):
         assert torch.equal(cache.cached("demo", {"seed": 0}, lambda: torch.ones(2), code=CODE), torch.ones(2))
+
+
+# --- the cache holds data only: reading an entry runs no code (issue 30) -------------------------
+
+class _Payload:
+    """A pickle that runs a shell command when unpickled by a full unpickler."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        import os
+
+        return os.system, (f"touch {self.marker}",)
+
+
+def test_a_malicious_entry_runs_no_code_and_is_recomputed(tmp_cache, tmp_path):
+    import hashlib
+    import io
+    import json
+
+    cache.cached("demo", {"seed": 0}, lambda: {"w": torch.ones(3)}, code=CODE)
+    (entry,) = (tmp_cache / "demo").glob("*.pt")
+    marker = tmp_path / "pwned"
+    buffer = io.BytesIO()
+    torch.save({"w": _Payload(marker)}, buffer)  # torch.save pickles it, as an attacker would
+    data = buffer.getvalue()
+    entry.write_bytes(data)
+    meta_path = entry.with_suffix(".json")
+    meta = json.loads(meta_path.read_text())
+    meta["sha256"] = hashlib.sha256(data).hexdigest()  # a valid sidecar: the checksum is no defence
+    meta_path.write_text(json.dumps(meta))
+    with pytest.warns(UserWarning, match="invalid"):
+        value = cache.cached("demo", {"seed": 0}, lambda: {"w": torch.zeros(3)}, code=CODE)
+    assert not marker.exists(), "reading a cache entry ran code"
+    assert torch.equal(value["w"], torch.zeros(3)), "the refused entry must be recomputed"
+
+
+def test_values_round_trip_through_the_safe_encoding(tmp_cache):
+    import numpy as np
+
+    from dmmlib.stats import Interval
+
+    value = {"t": torch.arange(3.0), "a": np.arange(6, dtype=np.float32).reshape(2, 3), "b": np.array([True, False]),
+             "s": np.float64(0.5), "i": np.int64(7), "iv": Interval(1.0, 0.5, 1.5, 10), "nested": [(1, "x"), None],
+             np.int64(3): "numpy key", "nan": float("nan"), "dtype": torch.float32}
+    back = cache.cached("demo", {"seed": 0}, lambda: value, code=CODE)
+    back = cache.cached("demo", {"seed": 0}, lambda: None, code=CODE)  # read from disk this time
+    assert torch.equal(back["t"], value["t"]) and back["dtype"] == torch.float32
+    assert isinstance(back["a"], np.ndarray) and back["a"].dtype == np.float32 and (back["a"] == value["a"]).all()
+    assert back["b"].dtype == bool and isinstance(back["s"], np.float64) and isinstance(back["i"], np.int64)
+    assert isinstance(back["iv"], Interval) and back["iv"] == value["iv"]
+    assert back["nested"] == [(1, "x"), None] and back[3] == "numpy key" and back["nan"] != back["nan"]
+
+
+def test_a_value_that_cannot_be_stored_safely_is_refused(tmp_cache):
+    import numpy as np
+
+    with pytest.raises(TypeError, match="cannot be cached safely"):
+        cache.encode({"f": lambda: 0})
+    with pytest.raises(TypeError, match="objects"):
+        cache.encode(np.array([object()]))
+    with pytest.raises(ValueError, match="refused type"):
+        cache.decode({"__dmm_cache__": "namedtuple", "type": "os:system", "fields": ["true"]})
+    with pytest.raises(ValueError, match="refused type"):  # a dmmlib name that is not a named tuple
+        cache.decode({"__dmm_cache__": "dataclass", "type": "dmmlib.cache:cached", "fields": {}})
+
+
+def test_no_unsafe_load_in_the_code():
+    """No full unpickler anywhere in dmmlib/ or tools/: a cache or checkpoint must never run code."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    bad = ("weights_only=" + "False", "pickle." + "load(", "pickle." + "loads(", "import " + "dill")
+    found = [f"{p.relative_to(root)}: {b}" for d in ("dmmlib", "tools") for p in (root / d).rglob("*.py")
+             for b in bad if b in p.read_text()]
+    assert not found, found

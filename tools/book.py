@@ -451,12 +451,26 @@ def glued_claims(notebook: Path) -> list:
 
 def ledger(notebooks: list[Path]) -> str:
     """The book's claims ledger (Markdown) from the executed notebooks, in book order."""
-    from dmmlib.claims import ledger_markdown
+    from dmmlib.ledger import ledger_markdown
 
-    claims = []
+    claims, titles = [], {}
     for nb in notebooks:
-        claims += glued_claims(nb)
-    return ledger_markdown(claims)
+        found = glued_claims(nb)
+        claims += found
+        if found:
+            titles[found[0].chapter] = page_title(nb) or found[0].chapter
+    return ledger_markdown(claims, titles)
+
+
+def page_title(notebook: Path) -> str:
+    """The first level-1 heading of a notebook's Markdown cells, or ""."""
+    for cell in json.loads(Path(notebook).read_text()).get("cells", []):
+        if cell.get("cell_type") == "markdown":
+            source = "".join(cell.get("source", ""))
+            for line in source.splitlines():
+                if line.startswith("# "):
+                    return line[2:].strip()
+    return ""
 
 
 _EXTERNAL_LINK = re.compile(r"<link\b[^>]*\bhref\s*=\s*[\"']https?://[^>]*>", re.IGNORECASE)

@@ -80,7 +80,7 @@ def load_pretrained(depth: int = 20) -> CifarResNet:
         f"pretrained CIFAR-10 ResNet-{depth} weights",
         "Point DMM_DATA at the shared data folder, or download them from the akamaster/pytorch_resnet_cifar10 repository.",
     )
-    blob = torch.load(path, map_location="cpu", weights_only=False)
+    blob = torch.load(path, map_location="cpu", weights_only=True)  # data only: no code runs
     state = blob.get("state_dict", blob)
     state = {k.removeprefix("module."): v for k, v in state.items()}
     model = CifarResNet(depth)

@@ -1,0 +1,126 @@
+"""The book's ledger: every claim of the executed chapters, on the landing page.
+
+:func:`ledger_markdown` (called by ``tools/book.py`` when it builds the site) writes, in order:
+
+1. one sentence with the tally of verdicts and how many decided verdicts chance alone could
+   flip (:func:`dmmlib.claims.chance_flips`);
+2. the tally per kind of claim (paper, companion, notes, extension, protocol) and per chapter;
+3. filters by verdict and by kind (``book/_static/ledger.js``; the page works without them);
+4. one folded section per chapter: a table of its claims (short title, kind, our estimate
+   with its interval, the criterion as threshold and direction, the verdict), each with its
+   full statement, quote, preconditions and reason folded under the title;
+5. the setup checks the verdicts rest on (:func:`setup_rows`): accuracies, reconstruction
+   errors, convergence, attack success, each with the paper's value and whether it was met.
+
+The tables are HTML (``dmm-table``: they scroll inside their own box, never clipped); links go
+to the MyST label of the section that shows each claim.
+"""
+from __future__ import annotations
+
+from html import escape
+from typing import Mapping, Sequence
+
+from dmmlib.claims import KINDS, VERDICTS, CHANCE_PER_VERDICT, DECIDED, Claim, chance_flips, counts, counts_by_kind
+from dmmlib.report import fmt_number
+
+
+def setup_rows(claims: Sequence[Claim]) -> list[dict]:
+    """The distinct preconditions of ``claims``, one row each: chapter, condition, measured,
+    needs, paper, met ("yes" / "no") and how many claims rest on it."""
+    rows: dict[tuple, dict] = {}
+    for c in claims:
+        for p in c.preconditions:
+            key = (c.chapter, p.name, p.value, p.criterion.text())
+            row = rows.setdefault(key, {
+                "chapter": c.chapter, "condition": p.name, "measured": f"{fmt_number(p.value)} {p.unit}".rstrip(),
+                "needs": p.criterion.text(), "paper": p.paper or "—", "met": "yes" if p.met else "no", "claims": 0})
+            row["claims"] += 1
+    return list(rows.values())
+
+
+def ledger_markdown(claims: Sequence[Claim], titles: Mapping[str, str] | None = None) -> str:
+    """The ledger (see the module's docstring). ``titles``: {chapter: its page title}, for the
+    sections' headings (default: the chapter's name)."""
+    if not claims:
+        return "No chapter has recorded claims in this build.\n"
+    titles = dict(titles or {})
+    chapters = list(dict.fromkeys(c.chapter for c in claims))
+    n = counts(claims)
+    decided = sum(n[v] for v in DECIDED)
+    out = [
+        f"{len(claims)} claims from {len(chapters)} chapters: {n['supports']} supported, {n['contradicts']} "
+        f"contradicted, {n['inconclusive']} inconclusive, {n['not tested']} not tested (a precondition failed at "
+        f"this scale). Chance alone could put about {chance_flips(claims):.1f} of the {decided} decided verdicts "
+        f"on the wrong side ({100 * CHANCE_PER_VERDICT:g} % each: one tail of a 95 % interval).",
+        "",
+        _tally_table("kind", [(k, KINDS[k], v) for k, v in counts_by_kind(claims).items()]),
+        "",
+        _tally_table("chapter", [(f'<a href="chapters/{ch}.html">{escape(titles.get(ch, ch))}</a>', "",
+                                  counts(c for c in claims if c.chapter == ch)) for ch in chapters]),
+        "",
+        _filters(claims),
+        "",
+    ]
+    for ch in chapters:
+        mine = [c for c in claims if c.chapter == ch]
+        k = counts(mine)
+        tally = ", ".join(f"{k[v]} {v}" for v in VERDICTS if k[v])
+        out += [f'<details class="dmm-details dmm-ledger-chapter" open><summary>{escape(titles.get(ch, ch))} '
+                f'({len(mine)} claims: {tally})</summary>', _claims_table(mine), "</details>", ""]
+    setup = setup_rows(claims)
+    if setup:
+        failed = sum(r["met"] == "no" for r in setup)
+        out += [f'<details class="dmm-details"><summary>Setup checks: {len(setup)} conditions the verdicts rest on, '
+                f'{failed} not met</summary>',
+                "<p>Measured in the same runs; they are not findings about the DMM. A claim whose condition "
+                "fails is <em>not tested</em>.</p>", _setup_table(setup), "</details>", ""]
+    return "\n".join(out) + "\n"
+
+
+def _tally_table(first: str, rows: list[tuple]) -> str:
+    head = f"<th>{first}</th>" + ("<th>what it means</th>" if first == "kind" else "") + \
+        "".join(f"<th>{v}</th>" for v in VERDICTS)
+    body = []
+    for name, meaning, k in rows:
+        cells = f"<td>{name}</td>" + (f"<td>{escape(meaning)}</td>" if first == "kind" else "")
+        body.append("<tr>" + cells + "".join(f"<td>{k[v]}</td>" for v in VERDICTS) + "</tr>")
+    return f'<div class="dmm-table"><table><tr>{head}</tr>{"".join(body)}</table></div>'
+
+
+def _filters(claims: Sequence[Claim]) -> str:
+    kinds = [k for k in KINDS if any(c.kind == k for c in claims)]
+    boxes = lambda attr, values: " ".join(  # noqa: E731
+        f'<label><input type="checkbox" data-filter="{attr}" value="{escape(v)}" checked> {escape(v)}</label>'
+        for v in values)
+    return (f'<div class="dmm-ledger-filters">Show verdicts: {boxes("verdict", VERDICTS)}<br>'
+            f'Show kinds: {boxes("kind", kinds)}</div>')
+
+
+def _claims_table(claims: Sequence[Claim]) -> str:
+    head = "".join(f"<th>{h}</th>" for h in ("claim", "kind", "ours [95 % CI]", "criterion", "verdict"))
+    rows = []
+    for c in claims:
+        href = f"chapters/{c.chapter}.html" + (f"#{c.section}" if c.section else "")
+        details = [f"<b>Claim.</b> {escape(c.statement)}",
+                   f"<b>Source.</b> {escape(c.source)}" + (f": {escape(c.quote)}" if c.quote else ""),
+                   f"<b>Paper's number.</b> {escape(c.paper or '—')}",
+                   f"<b>Ours.</b> {escape(c.ours.text())}, n = {c.ours.n} {escape(c.ours.n_of)}",
+                   f"<b>Preconditions.</b> {escape(c.precondition_text())}"]
+        if c.control is not None:
+            how = "paired comparison" if c.paired else "must fail the same criterion"
+            details.append(f"<b>Control</b> ({how}). {escape(c.control_name or 'control')}: {escape(c.control.text())}")
+        details += [f"<b>Why this verdict.</b> {escape(c.reason)}", f"<b>Scale.</b> {escape(c.scale)}",
+                    f"<b>Id.</b> <code>{escape(c.id)}</code>"]
+        title = (f'<a href="{escape(href)}">{escape(c.short_title)}</a><details class="dmm-claim-details">'
+                 f'<summary>details</summary>{"<br>".join(details)}</details>')
+        rows.append(f'<tr data-verdict="{escape(c.verdict)}" data-kind="{escape(c.kind)}"><td>{title}</td>'
+                    f"<td>{escape(c.kind or '—')}</td><td>{escape(c.ours.text())}</td>"
+                    f"<td>{escape(c.criterion.text())}</td><td><b>{escape(c.verdict)}</b></td></tr>")
+    return f'<div class="dmm-table dmm-ledger"><table><tr>{head}</tr>{"".join(rows)}</table></div>'
+
+
+def _setup_table(rows: list[dict]) -> str:
+    cols = ("chapter", "condition", "measured", "needs", "paper", "met", "claims")
+    head = "".join(f"<th>{c}</th>" for c in cols)
+    body = "".join("<tr>" + "".join(f"<td>{escape(str(r[c]))}</td>" for c in cols) + "</tr>" for r in rows)
+    return f'<div class="dmm-table"><table><tr>{head}</tr>{body}</table></div>'

@@ -17,6 +17,7 @@ to the MyST label of the section that shows each claim.
 """
 from __future__ import annotations
 
+import re
 from html import escape
 from typing import Mapping, Sequence
 
@@ -100,7 +101,7 @@ def _claims_table(claims: Sequence[Claim]) -> str:
     head = "".join(f"<th>{h}</th>" for h in ("claim", "kind", "ours [95 % CI]", "criterion", "verdict"))
     rows = []
     for c in claims:
-        href = f"chapters/{c.chapter}.html" + (f"#{c.section}" if c.section else "")
+        href = f"chapters/{c.chapter}.html" + (f"#{_html_id(c.section)}" if c.section else "")
         details = [f"<b>Claim.</b> {escape(c.statement)}",
                    f"<b>Source.</b> {escape(c.source)}" + (f": {escape(c.quote)}" if c.quote else ""),
                    f"<b>Paper's number.</b> {escape(c.paper or '—')}",
@@ -124,3 +125,9 @@ def _setup_table(rows: list[dict]) -> str:
     head = "".join(f"<th>{c}</th>" for c in cols)
     body = "".join("<tr>" + "".join(f"<td>{escape(str(r[c]))}</td>" for c in cols) + "</tr>" for r in rows)
     return f'<div class="dmm-table"><table><tr>{head}</tr>{body}</table></div>'
+
+
+def _html_id(label: str) -> str:
+    """The HTML id Sphinx gives a MyST label (docutils' ``make_id``: lower case, runs of other
+    characters as one hyphen)."""
+    return re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-")

@@ -1,4 +1,7 @@
 """The verdict rules of the chapter "Adversarial spheres" on constructed inputs."""
+import re
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -7,20 +10,33 @@ from dmmlib.chapters.adversarial_spheres import claims as SC
 
 P = {"profile": "test", "d": 100, "attack_points": 50, "quad_N": 1000, "quad_samples": 10**6}
 IDS = ["on_off_ratio", "gradient_normal", "quad_alpha_count", "clt_estimate", "cap_bound", "fig4_k_fraction"]
+KINDS = {"on_off_ratio": "companion", "gradient_normal": "extension", "quad_alpha_count": "companion",
+         "clt_estimate": "companion", "cap_bound": "companion", "fig4_k_fraction": "companion"}
+SEEDS = Path("/work/shared/seeds")
 
 
 def make(*, on=(0.30, 0.32, 0.31), off=(0.12, 0.13, 0.125), cos=(0.9, 0.92, 0.91), cos_random=(0.08, 0.08, 0.081),
-         alpha=(0.3, 0.35, 0.32), clt_factor=1.2, cap=0.6, k=0.5):
+         alpha=(0.3, 0.35, 0.32), clt_factor=1.2, cap=0.95, k=0.36, on_found=(1.0, 0.98, 1.0),
+         off_found=(1.0, 1.0, 1.0), relu_error=1e-4, quad_error=1e-5, cap_found=1.0, n_cap=12, n_clt=5):
     rng = np.random.default_rng(0)
-    sampled = np.array([1e-3, 5e-4, 2e-3, 1e-2, 3e-3])
-    return {"on_dist": np.array(on), "off_dist": np.array(off), "cos": np.array(cos),
-            "cos_random": np.array(cos_random), "alpha_incorrect": np.array(alpha),
-            "clt": sampled * clt_factor * np.exp(rng.normal(0, 0.02, 5)), "sampled": sampled,
-            "cap_ratio": cap + rng.normal(0, 0.03, 12), "k_fraction": k}
+    sampled = np.array([1e-3, 5e-4, 2e-3, 1e-2, 3e-3, 4e-3, 6e-4][:n_clt])
+    return {"on_dist": np.array(on), "off_dist": np.array(off), "on_found": np.array(on_found),
+            "off_found": np.array(off_found), "relu_error_rate": relu_error,
+            "cos": np.array(cos), "cos_random": np.array(cos_random),
+            "alpha_incorrect": np.array(alpha), "alpha_incorrect_online": np.zeros(len(alpha)),
+            "quad_error_rate": quad_error,
+            "clt": sampled * clt_factor * np.exp(rng.normal(0, 0.02, n_clt)), "sampled": sampled,
+            "clt_unit": np.array(["a", "b", "c", "run", "run", "run", "run"][:n_clt]),
+            "cap_ratio": cap + rng.normal(0, 0.03, n_cap), "cap_found": np.full(n_cap, cap_found),
+            "cap_unit": np.repeat(np.arange(4), 3)[:n_cap], "k_fraction": k, "k_fraction_clt": k + 0.02}
+
+
+def built(results):
+    return {c.id.split(".")[1]: c for c in SC.claims(results, P)}
 
 
 def verdicts(results):
-    return {c.id.split(".")[1]: c.verdict for c in SC.claims(results, P)}
+    return {name: c.verdict for name, c in built(results).items()}
 
 
 def test_all_supported():
@@ -29,26 +45,112 @@ def test_all_supported():
 
 def test_contradicted():
     v = verdicts(make(on=(0.1, 0.11, 0.1), off=(0.2, 0.21, 0.2), cos=(0.1, 0.12, 0.11), alpha=(0.0, 0.0, 0.001),
-                      clt_factor=10.0, cap=1.5, k=0.8))
+                      clt_factor=10.0, cap=0.6, k=0.8))
     assert v == dict.fromkeys(IDS, "contradicts")
 
 
 def test_inconclusive():
     # seeds disagree; one seed only; a control that passes; a ratio near the band's edge
     assert verdicts(make(on=(0.1, 0.5, 0.2)))["on_off_ratio"] == "inconclusive"
-    assert verdicts(make(on=(0.3,), off=(0.1,)))["on_off_ratio"] == "inconclusive"
+    assert verdicts(make(on=(0.3,), off=(0.1,), on_found=(1.0,), off_found=(1.0,)))["on_off_ratio"] == "inconclusive"
     assert verdicts(make(cos_random=(0.9, 0.91, 0.9)))["gradient_normal"] == "inconclusive"
     assert verdicts(make(alpha=(0.0, 0.05, 0.01)))["quad_alpha_count"] == "inconclusive"
     assert verdicts(make(clt_factor=2.0))["clt_estimate"] == "inconclusive"
-    assert verdicts(make(cap=1.0))["cap_bound"] == "inconclusive"
+    assert verdicts(make(cap=0.8))["cap_bound"] == "inconclusive"
 
 
-def test_nothing_to_compare_is_inconclusive():
+def test_cap_bound_is_closeness_not_the_theorem():
+    # the true ratio is at most 1 (theorem 5.1): the claim is that networks come close to it
+    assert verdicts(make(cap=0.7))["cap_bound"] == "contradicts"   # far below the optimum: not close
+    assert verdicts(make(cap=0.9))["cap_bound"] == "supports"
+    assert verdicts(make(cap=1.05))["cap_bound"] == "supports"     # slightly above it: noise, as in figure 5
+    c = built(make(cap=1.05))["cap_bound"]
+    assert c.extra["checkpoints above the optimum (ratio > 1)"] > 0
+    assert c.criterion.direction == ">" and c.criterion.threshold == SC.CAP_CLOSE == 0.8
+
+
+def test_fig4_is_a_sufficiency_statement():
+    # "while only looking at 50% of the input": any fraction up to one half supports it
+    assert verdicts(make(k=0.2))["fig4_k_fraction"] == "supports"
+    assert verdicts(make(k=1500 / 3000))["fig4_k_fraction"] == "supports"   # k = d/2 exactly
+    assert verdicts(make(k=1501 / 3000))["fig4_k_fraction"] == "contradicts"
+    c = built(make())["fig4_k_fraction"]
+    assert c.extra["k/d by the CLT (the paper's method)"] == pytest.approx(0.38)
+
+
+@pytest.mark.parametrize("change, failed", [
+    (dict(relu_error=0.05), ["on_off_ratio", "gradient_normal"]),
+    (dict(on_found=(0.5, 0.6, 0.7)), ["on_off_ratio"]),
+    (dict(off_found=(0.8, 0.85, 0.8)), ["on_off_ratio"]),
+    (dict(quad_error=0.02), ["quad_alpha_count"]),
+    (dict(n_clt=2), ["clt_estimate"]),
+    (dict(n_cap=4), ["cap_bound"]),
+    (dict(cap_found=0.5), ["cap_bound"]),
+    (dict(relu_error=float("nan")), ["on_off_ratio", "gradient_normal"]),  # not measured: not tested
+])
+def test_not_tested_when_a_precondition_fails(change, failed):
+    # each would be decided (supports) with its precondition met; a failed one makes it "not tested"
+    cl = built(make(**change))
+    for name, c in cl.items():
+        if name in failed:
+            assert c.verdict == "not tested", name
+            assert "precondition failed" in c.reason and not c.tested
+        else:
+            assert c.verdict == "supports", name
+
+
+def test_not_tested_even_when_the_estimate_would_contradict():
+    c = built(make(cap=0.5, cap_found=0.3))["cap_bound"]
+    assert c.verdict == "not tested" and "success rate" in c.reason
+
+
+def test_precondition_thresholds_are_the_named_constants():
+    cl = built(make())
+    pre = {p.name: p for c in cl.values() for p in c.preconditions}
+    assert pre["ReLU networks: sampled error rate, both spheres"].criterion.threshold == SC.MAX_ERROR_RATE == 0.01
+    assert pre["manifold attack at the checkpoints: success rate"].criterion.threshold == SC.MIN_ATTACK_SUCCESS
+    assert all(p.met for p in pre.values())
+    assert not cl["fig4_k_fraction"].preconditions  # an exact computation rests on nothing measured
+
+
+def test_kinds_quotes_and_sources():
+    for name, c in built(make()).items():
+        assert c.kind == KINDS[name], name
+        assert c.quote.strip(), name
+
+
+@pytest.mark.skipif(not SEEDS.exists(), reason="the source texts are not on this machine")
+def test_quotes_are_copied_exactly():
+    texts = {p.name[:3]: p.read_text() for p in SEEDS.glob("00*.txt")}
+    for name, c in built(make()).items():
+        seed = texts["000"] if c.kind == "extension" else texts["003"]  # the DMM paper; Gilmer et al.
+        assert c.quote in seed, name
+
+
+def test_intervals_cover_the_runs():
+    # the checkpoints of a run are not independent: the interval comes from the runs
+    c = built(make())["cap_bound"]
+    assert c.ours.n == 12 and "4 runs" in c.ours.n_of and c.ours.lo < c.ours.value < c.ours.hi
+    one_run = make()
+    one_run["cap_unit"] = np.zeros(12)
+    c1 = built(one_run)["cap_bound"]
+    assert "1 runs" in c1.ours.n_of
+
+
+def test_nothing_to_compare_is_inconclusive_or_not_tested():
     r = make()
-    r["clt"], r["sampled"] = np.array([]), np.array([])
-    r["cap_ratio"] = np.array([np.nan])
-    v = verdicts(r)
-    assert v["clt_estimate"] == "inconclusive" and v["cap_bound"] == "inconclusive"
+    r["clt"], r["sampled"], r["clt_unit"] = np.array([]), np.array([]), np.array([])
+    r["cap_ratio"], r["cap_found"], r["cap_unit"] = np.array([np.nan]), np.array([np.nan]), np.array([0])
+    cl = built(r)
+    for name in ("clt_estimate", "cap_bound"):
+        assert cl[name].verdict == "not tested" and not cl[name].ours.defined
+
+
+def test_unit_labels_must_match():
+    r = make()
+    r["cap_unit"] = r["cap_unit"][:5]
+    with pytest.raises(ValueError, match="unit labels"):
+        SC.claims(r, P)
 
 
 def test_json_round_trip_and_ids():
@@ -56,5 +158,8 @@ def test_json_round_trip_and_ids():
     back = C.from_json(C.to_json(cl))
     assert [c.id.split(".")[1] for c in back] == IDS
     assert all(c.section.startswith("spheres-") for c in back)
+    assert [c.verdict for c in back] == [c.verdict for c in cl]
+    assert [len(c.preconditions) for c in back] == [3, 1, 1, 1, 2, 0]
     (ratio,) = [c for c in back if c.id.endswith("on_off_ratio")]
     assert ratio.extra["per_seed"] == pytest.approx([0.30 / 0.12, 0.32 / 0.13, 0.31 / 0.125])
+    assert re.search(r"0\.0796", ratio.quote)

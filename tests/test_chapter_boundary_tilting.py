@@ -8,7 +8,7 @@ from dmmlib.chapters.boundary_tilting import profiles
 from tests.chapter_runner import ROOT, checked_claims, glued_images, html_tables, long_numbers, run_chapter
 
 CHAPTER = "boundary_tilting"
-IDS = {f"{CHAPTER}.{n}" for n in ("tilt_grows", "distance_formula", "best_intermediate", "toy_dimension", "mlp_tilt")}
+IDS = {f"{CHAPTER}.{n}" for n in ("tilt_grows", "distance_formula", "best_intermediate", "mlp_tilt")}
 FIGURES = ("fig_toy", "fig_plane", "fig_sweep", "fig_perturb", "fig_dmm")
 
 
@@ -25,8 +25,9 @@ def test_prose_has_no_typed_verdicts():
     prose = re.sub(r"```\{code-cell\}.*?```", "", text, flags=re.S)
     for word in ("supports", "contradicts", "inconclusive", "hold here"):
         assert word not in prose, word
-    for name in ("tilt_grows", "distance_formula", "best_intermediate", "toy_dimension", "mlp_tilt"):
+    for name in ("tilt_grows", "distance_formula", "best_intermediate", "mlp_tilt"):
         assert f"{{glue:md}}`verdict_{name}`" in prose, name
+    assert "verdict_toy_dimension" not in prose  # a construction check, not a claim
 
 
 @pytest.fixture(scope="module")
@@ -42,10 +43,12 @@ def test_claims_glued_and_consistent(v):
         assert by[name].ours.n == 1 and by[name].verdict == "inconclusive"
     assert by["tilt_grows"].ours.value == pytest.approx(v["theta_min_lambda"] - v["theta_max_lambda"], rel=1e-6)
     assert by["distance_formula"].ours.value == pytest.approx(v["dist_over_half_min_lambda"], rel=1e-6)
-    # the toy problem and the MLP have intervals over points, and their controls fail
-    assert by["toy_dimension"].verdict == "supports" and by["toy_dimension"].control.value > 10
-    assert by["mlp_tilt"].ours.value == pytest.approx(v["mlp_angle_median"], abs=1.0)
+    # the MLPs' tilt: an interval over the MLPs (smoke: 2), the first one's median glued; random control fails
+    assert by["mlp_tilt"].ours.n == v["n_mlps"] == profiles.SMOKE["mlp_models"]
+    assert by["mlp_tilt"].kind == "extension" and by["mlp_tilt"].preconditions
+    assert by["mlp_tilt"].extra["per_model_median_deg"][0] == pytest.approx(v["mlp_angle_median"], abs=1e-6)
     assert 85 < by["mlp_tilt"].control.value < 95
+    assert all(by[n].kind == "companion" and by[n].quote for n in ("tilt_grows", "distance_formula", "best_intermediate"))
 
 
 def test_values_in_range(v):
@@ -68,6 +71,8 @@ def test_values_in_range(v):
     assert 0 < v["mlp_angle_q25"] <= v["mlp_angle_median"] <= v["mlp_angle_q75"] < 90
     assert v["theta_range_lo"] <= v["theta_best_seed0"] <= v["theta_range_hi"]
     assert v["overshoot_pct"] == 5 and v["toy_dim_low"] == 2 and v["toy_dim_high"] == 785
+    assert 0 <= v["mlp_acc_mean"] <= 100
+    assert "[" in v["toy_ratio_text"] and "[" in v["toy_effect_text"]  # the construction check, with its interval
 
 
 def test_figures_are_images(v):

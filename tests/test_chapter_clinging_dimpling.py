@@ -14,7 +14,7 @@ EXPECTED_IDS = {
     for name in (f"clinging_inside_{d}", f"clinging_beyond_{d}", f"cling_fast_{d}", f"labels_after_{d}",
                  f"gradient_perpendicular_{d}", f"normal_gradient_grows_{d}")
 } | {f"clinging_dimpling.{n}" for n in ("adv_deepens_dimples", "adv_gradient_on_manifold", "adv_costs_accuracy",
-                                        "adv_buys_robustness", "lr_as_stated_trains", "two_phases_everywhere")}
+                                        "adv_buys_robustness", "lr_as_stated_fails", "two_phases_everywhere")}
 
 
 @pytest.fixture(scope="module")
@@ -34,6 +34,7 @@ def test_claims_ledger(values):
         assert c.verdict in VERDICTS
         assert values[f"verdict_word_{c.id.split('.', 1)[1]}"] == c.verdict
         assert c.source.startswith("DMM") and c.section.startswith("sec-cling-")
+        assert c.kind == ("protocol" if c.id.endswith("lr_as_stated_fails") else "paper") and c.quote
         # every claim has data; the stress test's counts only runs that trained (none may in smoke)
         assert c.ours.n >= (0 if c.id.endswith("two_phases_everywhere") else 1)
 
@@ -41,12 +42,26 @@ def test_claims_ledger(values):
 def test_claims_match_the_glued_numbers(values):
     by_id = {c.id.split(".", 1)[1]: c for c in from_json(values["claims"])}
     for d in ("line", "chessboard"):
-        assert by_id[f"clinging_inside_{d}"].ours.value == pytest.approx(values[f"cling_inside_{d}"], abs=1e-9)
-        assert by_id[f"gradient_perpendicular_{d}"].ours.value == pytest.approx(values[f"angle_{d}"], abs=1e-9)
+        assert by_id[f"clinging_inside_{d}"].ours.value == pytest.approx(
+            values[f"cling_inside_{d}"] - values[f"cling_init_inside_{d}"], abs=1e-9)
+        assert by_id[f"clinging_inside_{d}"].control.value == pytest.approx(values[f"cling_init_inside_{d}"], abs=1e-9)
+        assert by_id[f"gradient_perpendicular_{d}"].ours.value == pytest.approx(
+            values[f"angle_{d}"] - values[f"random_angle_{d}"], abs=1e-6)
         assert by_id[f"gradient_perpendicular_{d}"].control.value == pytest.approx(values[f"random_angle_{d}"])
-    assert by_id["lr_as_stated_trains"].ours.value == pytest.approx(values["acc_stated"], abs=1e-9)
+    assert by_id["lr_as_stated_fails"].ours.value == pytest.approx(values["acc_stated"], abs=1e-9)
     assert by_id["adv_costs_accuracy"].ours.value == pytest.approx(values["test_acc_clean"] - values["test_acc_adv"], abs=1e-9)
     assert by_id["two_phases_everywhere"].ours.n == values["n_stress_trained"]
+    # the adversarial claims that rest on section 5.1's premise declare it
+    for name in ("adv_gradient_on_manifold", "adv_buys_robustness"):
+        pre = {p.name.split(":")[0] for p in by_id[name].preconditions}
+        assert "premise" in pre, name
+        assert by_id[name].paired
+
+
+def test_reading_checks_reach_the_page(values):
+    assert 0 <= values["n_reading_agree"] + values["n_reading_disagree"] <= values["n_reading_cells"]
+    assert values["n_reading_cells"] % 6 == 0  # six measurements per reading and dataset
+    assert values["n_reading_agree"] + values["n_reading_disagree"] + values["n_reading_undecided"] == values["n_reading_cells"]
 
 
 def test_parameters_reach_the_page(values, P):

@@ -7,8 +7,9 @@ from dmmlib.claims import VERDICTS, from_json
 from tests.chapter_runner import run_chapter
 
 DATASETS = ("mnist", "cifar")
-NAMES = ["distance_decreases", "change_by_changepoint", "changepoint_early", "alt_change_by_changepoint",
-         "alt_changepoint_early", "gradient_off_tangent", "perturbation_off_tangent"]
+NAMES = ["distance_decreases", "two_phase", "alt_two_phase", "gradient_off_tangent", "perturbation_off_tangent",
+         "perturbation_prefers_off"]
+KINDS = {"mnist": "extension", "cifar": "paper"}
 
 
 @pytest.fixture(scope="module")
@@ -24,11 +25,21 @@ def test_claims_ledger(glued):
         name = cid.split(".", 1)[1]
         assert glued[f"verdict_word_{name}"] == c.verdict
         assert c.ours.n == glued["seeds"]
+        assert c.preconditions, cid  # every claim rests on the run's accuracy
+        # not tested exactly when a precondition fails
+        assert (c.verdict == "not tested") == (not c.tested)
     # the ledger's numbers are the ones the page glues
     for ds in DATASETS:
-        assert claims[f"distance_during_training.{ds}_distance_decreases"].ours.value == pytest.approx(glued[f"{ds}_main_ratio"])
-        assert claims[f"distance_during_training.{ds}_changepoint_early"].ours.value == pytest.approx(glued[f"{ds}_main_step_share"])
-        assert claims[f"distance_during_training.{ds}_alt_changepoint_early"].ours.value == pytest.approx(glued[f"{ds}_alt_step_share"])
+        cid = f"distance_during_training.{ds}_"
+        assert claims[cid + "distance_decreases"].ours.value == pytest.approx(glued[f"{ds}_main_ratio"])
+        assert claims[cid + "distance_decreases"].kind == KINDS[ds]
+        assert claims[cid + "two_phase"].ours.value == pytest.approx(glued[f"{ds}_main_err_ratio"])
+        assert claims[cid + "alt_two_phase"].ours.value == pytest.approx(glued[f"{ds}_alt_err_ratio"])
+        assert claims[cid + "perturbation_off_tangent"].ours.value == pytest.approx(glued[f"{ds}_main_R_r"])
+        assert claims[cid + "gradient_off_tangent"].ours.value == pytest.approx(glued[f"{ds}_main_R_g"])
+        acc = claims[cid + "two_phase"].preconditions[0]
+        assert acc.value == pytest.approx(glued[f"{ds}_main_acc_end"])
+        assert acc.criterion.threshold == pytest.approx(glued[f"{ds}_acc_min"])
 
 
 def test_measurements_in_range(glued):
@@ -50,6 +61,9 @@ def test_measurements_in_range(glued):
                 assert 0.5 * glued[f"{ds}_sqrt_kn"] < glued[p + key] < 1.6 * glued[f"{ds}_sqrt_kn"]
             for key in ("g_tan", "r_tan"):
                 assert 0 < glued[p + key] <= 1
+            for key in ("R_g", "R_r", "R_g_rand", "R_r_rand"):
+                assert glued[p + key] >= 1  # ||v|| / ||P v|| is at least 1
+            assert glued[p + "err_ratio"] > 0
         # iteration 0 is the same network for both optimisers (same seeds)
         assert glued[f"{ds}_main_d0"] == pytest.approx(glued[f"{ds}_alt_d0"])
 

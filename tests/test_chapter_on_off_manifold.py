@@ -29,32 +29,34 @@ def values():
 def test_claims_parse_with_the_expected_ids_and_verdicts(values):
     claims = {c.id: c for c in from_json(values["claims"])}
     for ds in ("mnist", "cifar10"):
-        for name in ("R", "E", "E_xr", "on_far", "off_close", "step_free", "clamp", "boxfree_on_far"):
+        for name in ("R_paper", "R", "E", "off_close", "step_free", "clamp"):
             assert f"on_off_manifold.{name}_{ds}" in claims, (name, ds)
-        for c in ("random", "pca", "other", "dct"):
+        for c in cl.SPECIAL_CONTROLS:
             assert f"on_off_manifold.special_R_{ds}_{c}" in claims
-            assert f"on_off_manifold.special_on_{ds}_{c}" in claims
+        for gone in ("on_far", "E_xr", "boxfree_on_far"):  # merged into R and E (one claim per quantity)
+            assert f"on_off_manifold.{gone}_{ds}" not in claims
     for c in claims.values():
-        assert c.verdict in VERDICTS and c.section.startswith("oom-") and c.source
+        assert c.verdict in VERDICTS and c.section.startswith("oom-") and c.source and c.kind
         assert values[f"verdict_word_{c.id.split('.', 1)[1]}"] == c.verdict
         if c.ours.defined:
             assert c.ours.lo <= c.ours.value <= c.ours.hi, c.id
+        if c.verdict == "not tested":
+            assert not c.tested and "precondition" in c.reason
     # the MNIST smoke run has two classifiers: the intervals are over models and images
-    assert claims["on_off_manifold.R_mnist"].ours.n == values["oom_images_mnist"]
+    assert claims["on_off_manifold.R_paper_mnist"].ours.n == values["oom_mnist_t1_n"]
     assert "2 models" in claims["on_off_manifold.R_mnist"].ours.n_of
-    # R's threshold is the exact E[R] of a random vector, above sqrt(n/k)
-    assert claims["on_off_manifold.R_mnist"].criterion.threshold == pytest.approx(values["oom_mnist_ER"])
-    # the stress tests (issue 11, item 8): k sweep, autoencoder quality, the known manifold
+    # R against a random subspace: paired, one-sided; the exact E[R] of a random vector beside it
+    R = claims["on_off_manifold.R_mnist"]
+    assert R.paired and R.criterion.direction == ">" and R.criterion.threshold == 1.0
+    assert R.extra["E[R] of a random vector (exact)"] == pytest.approx(values["oom_mnist_ER"])
+    assert 0 <= R.extra["success rate, PGD on M"] <= 1
+    assert any("accuracy" in p.name for p in R.preconditions)
+    # the stress tests (issue 11, item 8): one claim per sweep, and the known manifold
     P = params.resolve("on_off_manifold", "smoke")
-    for k in P["stress_latent_dims"]:
-        for name in ("stress_R", "stress_on_far"):
-            assert f"on_off_manifold.{name}_mnist_k{k}" in claims
-    for e in P["stress_quality_epochs"]:
-        for name in ("stress_quality_R", "stress_quality_on_far"):
-            c = claims[f"on_off_manifold.{name}_mnist_e{e}"]
-            assert c.section == "oom-stress-quality" and f"{P['stress_quality_seeds']} autoencoders" in c.ours.n_of
-            # rows: the same images under every autoencoder seed, those whose attacks succeeded
-            assert 0 < c.ours.n <= P["stress_quality_seeds"] * P["stress_n_images"]
+    for name, section in (("stress_R", "oom-stress"), ("stress_quality_R", "oom-stress-quality")):
+        c = claims[f"on_off_manifold.{name}_mnist"]
+        assert c.section == section and 0 < c.ours.n <= P["stress_n_images"]
+    assert f"{P['stress_quality_seeds']} autoencoder seeds" in claims["on_off_manifold.stress_quality_R_mnist"].ours.n_of
     for name in cl.known_names():
         c = claims[f"on_off_manifold.{name}"]
         assert c.section == "oom-known" and f"{P['known_models']} model units" in c.ours.n_of
@@ -72,7 +74,7 @@ def test_stress_quality_values(values):
         e = values[f"oom_quality_{which}"]
         R = interval(values[f"oom_quality_R_{which}"])
         assert 1 <= R[1] <= R[0] <= R[2] < 28
-        assert R[0] == pytest.approx(claims[f"on_off_manifold.stress_quality_R_mnist_e{e}"].ours.value, rel=5e-3)
+        assert f"epochs = {e}: ratio" in claims["on_off_manifold.stress_quality_R_mnist"].extra
         err = interval(values[f"oom_quality_err_{which}"])
         assert 0 < err[1] <= err[0] <= err[2] < 28  # ||x - x'|| of [0,1] pixels is below sqrt(784)
         on = interval(values[f"oom_quality_on_{which}"])
@@ -98,7 +100,8 @@ def test_known_manifold_values(values):
     for s in ("true", "est"):
         R = interval(values[f"oom_known_R_{s}"])
         assert 1 <= R[1] <= R[0] <= R[2]
-        assert claims[f"on_off_manifold.known_R_{s}_fonts"].criterion.threshold == pytest.approx(values[f"oom_known_ER_{s}"])
+        c = claims[f"on_off_manifold.known_R_{s}_fonts"]
+        assert c.extra["E[R] of a random vector"] == pytest.approx(values[f"oom_known_ER_{s}"]) and c.paired
         assert interval(values[f"oom_known_off_{s}"])[0] >= 0.95  # off S is never much closer than unconstrained
         assert 0 <= interval(values[f"oom_known_on_success_{s}"])[0] <= 1
     assert 50 < values["oom_known_acc"] <= 100

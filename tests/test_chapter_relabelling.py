@@ -4,10 +4,14 @@ import math
 from dmmlib.claims import from_json
 from tests.chapter_runner import run_chapter
 
+IMAGE = ("rand_beats_chance", "det_beats_chance", "n2_more_robust", "n2_distance_similar", "n2_not_robust",
+         "gradients_align")
 IDS = {f"relabelling.{n}" for n in (
     "line_flip_beats_chance", "line_gradients_align", "chessboard_flip_beats_chance", "chessboard_gradients_align",
-    "mnist_rand_beats_chance", "mnist_det_beats_chance", "mnist_n2_more_robust", "mnist_gradients_align",
-    "cifar10_rand_beats_chance", "cifar10_det_beats_chance", "cifar10_n2_more_robust", "cifar10_gradients_align")}
+    *(f"{ds}_{n}" for ds in ("mnist", "cifar10") for n in IMAGE))}
+KINDS = {"mnist_n2_more_robust": "notes", "mnist_n2_distance_similar": "paper", "mnist_n2_not_robust": "companion",
+         "cifar10_rand_beats_chance": "companion", "mnist_rand_beats_chance": "extension",
+         "line_gradients_align": "paper"}
 
 
 def test_chapter_relabelling_smoke():
@@ -36,8 +40,24 @@ def test_chapter_relabelling_smoke():
     claims = from_json(v["claims"])
     assert {c.id for c in claims} == IDS
     for c in claims:
-        assert c.verdict in ("supports", "contradicts", "inconclusive")
+        assert c.verdict in ("supports", "contradicts", "inconclusive", "not tested")
         assert v[f"verdict_word_{c.id.split('.')[1]}"] == c.verdict
+        assert c.preconditions, c.id
+        # a failed precondition, and only a failed one, gives "not tested"
+        assert (c.verdict == "not tested") == (not c.tested), c.id
+    for name, kind in KINDS.items():
+        assert {c.id: c for c in claims}[f"relabelling.{name}"].kind == kind
+    # the gradient claims are the paired comparison with the clean twin, one-sided
+    for ds in ("line", "chessboard", "mnist", "cifar10"):
+        c = {c.id: c for c in claims}[f"relabelling.{ds}_gradients_align"]
+        assert c.paired and c.criterion.direction == ">" and "twin" in c.control_name
+    # transfer to the clean twin is measured: rates in percent
+    for ds in ("mnist", "cifar10"):
+        for kind in ("rand", "det"):
+            for where in ("adv", "clean"):
+                assert 0 <= v[f"twin_target_{where}_{kind}_{ds}"] <= 100
+    # the synthetic networks are trained in the first chapter's reading of appendix C
+    assert v["synth_lr"] == 0.02 and "centred" in v["synth_reading"]
     # the glued accuracy is the claim's value
     by_id = {c.id: c for c in claims}
     assert math.isclose(by_id["relabelling.mnist_rand_beats_chance"].ours.value * 100, v["acc_rand_mnist"], rel_tol=1e-6)

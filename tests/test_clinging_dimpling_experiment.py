@@ -87,3 +87,20 @@ def test_paper_rate_trains_the_line_in_the_chapters_reading(line_run):
 def test_dense_epochs():
     e = training.dense_epochs(200, 5, 20)
     assert e[:21] == list(range(21)) and e[-1] == 200 and 25 in e and 23 not in e and e == sorted(set(e))
+
+
+def test_measure_reading_gives_the_main_claims_numbers():
+    """A reading that trains is measured like the main runs (experiment.measure_reading)."""
+    from dmmlib import params
+    from dmmlib.chapters.clinging_dimpling import experiment
+
+    P = {**params.resolve("clinging_dimpling", "smoke"), "epochs": 200, "measure_every": 20, "dense_until": 5}
+    data = line_dataset(P["n_line"])
+    when = training.dense_epochs(P["epochs"], P["measure_every"], P["dense_until"])
+    run = training.train(data, width=4000, lr=0.02, epochs=200, seed=0, out_init="uniform", input_scale=2.0,
+                         input_shift=-1.0, snapshot_epochs=when)
+    assert float(run.accuracy[-1]) == 1.0
+    m = experiment.measure_reading(P, run, data, when)
+    assert set(m["final"]) == set(m["init"]) == set(experiment.READING_KEYS)
+    assert 0 <= m["final"]["cling_inside"] <= 1 and 0 <= m["final"]["angle_train"] <= 90
+    assert 0 <= m["phases"]["changepoint_fraction"] <= 1

@@ -149,3 +149,25 @@ def test_figures_are_drawn():
     ax = lmplots.fd_angle_figure(summary).axes[0]
     assert ax.get_xscale() == "log" and "degrees" in ax.get_ylabel()
     matplotlib.pyplot.close("all")
+
+
+def test_fd_effect_linear_decoder_gives_the_exact_basis():
+    """With a linear decoder the finite-difference span is the exact one: R and E agree; the
+    attack's failures are nan rows; a wrong batch size raises."""
+    torch.manual_seed(0)
+    ae = TinyAE(linear=True).double()
+    clf = nn.Sequential(nn.Flatten(), nn.Linear(16, 3)).double()
+    x = _images(6).double()
+    with torch.no_grad():
+        y = clf(x).argmax(1)
+        J = ae.Wd.detach().expand(6, 16, 3).clone()
+    out = lm.fd_effect(clf, ae, x, y, J, fd_eps=1e-3, eps=5.0, step_size=0.5, steps=30)
+    ok = out["success"]
+    assert ok.any() and (out["correct"]).all()
+    assert torch.allclose(out["R_fd"][ok], out["R_exact"][ok], rtol=1e-4)
+    assert torch.allclose(out["E_fd"][ok], out["E_exact"][ok], rtol=1e-3, atol=1e-6)
+    assert torch.isnan(out["R_fd"][~ok]).all()
+    change = lm.fd_effect_change(out["R_fd"], out["R_exact"], out["E_fd"], out["E_exact"])
+    assert change["worst"] < 1e-3 and change["n"] == int(ok.sum())
+    with pytest.raises(ValueError, match="one B"):
+        lm.fd_effect(clf, ae, x, y[:3], J, fd_eps=1e-3, eps=1.0, step_size=0.1, steps=2)

@@ -158,6 +158,13 @@ def test_summarize_agrees_with_records():
     vs = rec["t1/R/tangent"][ok].double().mean() / rec["t1/R/pca"][ok].double().mean()
     assert r["vs"]["pca"]["R"].value == pytest.approx(float(vs), rel=1e-9)
     assert len(r["per_unit"]["R/tangent"]) == 2
+    # the paired comparisons the claims judge: the same rows as the ratios above
+    assert r["cmp"]["R/pca"].value == pytest.approx(float(vs), rel=1e-9)
+    dE = rec["t1/E/tangent"][ok].double().mean() - rec["t1/E/random"][ok].double().mean()
+    assert r["cmp"]["E/random"].value == pytest.approx(float(dE), rel=1e-9, abs=1e-12)
+    assert set(r["cmp"]) >= {"R/random", "R/pca", "R/other", "R/dct", "on/random", "E/random", "mn_on/random"}
+    assert r["inv_R2"]["tangent"].value == pytest.approx(float((1 / rec["t1/R/tangent"][ok].double() ** 2).mean()),
+                                                         rel=1e-9)
     # the off-manifold share of the paper's on-manifold perturbation is sqrt(1 - 1/R^2)
     okon = rec["t2/on/tangent/success"]
     share = (1 - 1 / rec["t2/on/tangent/R"][okon].double() ** 2).clamp(min=0).sqrt().mean()

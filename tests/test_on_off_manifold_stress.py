@@ -130,6 +130,11 @@ def test_known_summarize_means_masks_and_units():
     assert r["on_ratio"]["true"].value == pytest.approx(7.0) and r["on_ratio"]["true"].n == 59
     assert r["on_success"]["true"].value == pytest.approx(59 / 119) and r["on_success"]["est"].value == 1.0
     assert set(r["off_ratio"]) == set(km.TANGENTS) and r["off_ratio"]["est"].value == pytest.approx(1.05)
+    # the paired comparisons with the random subspace of the same dimension (the claims judge these)
+    R_ok = rec["R/est"].numpy()[ok].mean() / rec["R/random_est"].numpy()[ok].mean()
+    assert r["cmp"]["R/est"].value == pytest.approx(R_ok) and r["cmp"]["R/est"].n == 119
+    assert set(r["cmp"]) == {f"{q}/{s}" for q in ("R", "E", "on") for s in km.TANGENTS}
+    assert r["none_success"].value == pytest.approx(119 / 120) and set(r["off_success"]) == set(km.TANGENTS)
     shares = [r["param_share"][p].value for p in PARAM_NAMES]
     assert shares == sorted(shares) and shares[0] == pytest.approx(0.2, abs=0.01)
     table = km.table(r)

@@ -39,6 +39,20 @@ def test_build_has_every_page(smoke_site):
         assert (smoke_site / page).exists()
 
 
+def test_every_ledger_link_reaches_its_section(smoke_site):
+    """The ledger links each claim to the MyST label of the section that shows it: the page and
+    the anchor must exist (a raw link is not checked by the -W build, so this test does)."""
+    intro = (smoke_site / "intro.html").read_text()
+    links = re.findall(r'href="(chapters/[\w]+\.html)(?:#([\w-]+))?"', intro)
+    assert links, "the ledger links no claim"
+    for page, anchor in set(links):
+        target = smoke_site / page
+        assert target.exists(), f"the ledger links a missing page {page}"
+        if anchor:
+            assert f'id="{anchor}"' in target.read_text(), f"{page} has no section {anchor!r} for the ledger's link"
+    assert 'data-verdict="' in intro and "ledger.js" in intro
+
+
 EXTERNAL = re.compile(r"""<(script|img|iframe)\b[^>]*\bsrc\s*=\s*["']https?://|<link\b[^>]*\bhref\s*=\s*["']https?://""",
                       re.IGNORECASE)
 

@@ -452,3 +452,31 @@ def pair_study(
                 "pool_per_class": int(pair.pool_per_class)}
 
     return cached("tilting_pair_study", key, compute)
+
+
+def gradient_tilt(models, x: torch.Tensor, y: torch.Tensor, digits: tuple[int, int], z_hat: torch.Tensor
+                  ) -> tuple[torch.Tensor, torch.Tensor]:
+    """The tilt of several trained classifiers at the same inputs.
+
+    models: M classifiers mapping x (B, 1, 28, 28) to ten logits (on any device); x (B, 784)
+    or (B, 1, 28, 28) digits in [0, 1]; y (B,) in {-1, +1} (-1: ``digits[0]``); z_hat (784,)
+    the pair's unit nearest-centroid direction from ``digits[0]`` to ``digits[1]``.
+    Returns (angles (M, B): :func:`gradient_centroid_angle` in degrees per model and input,
+    accuracy (M,): each model's ten-class accuracy on x against the pair's digit labels).
+    """
+    from dmmlib.evaluate import accuracy, model_device
+
+    models = list(models)
+    if not models:
+        raise ValueError("need at least one model")
+    if not isinstance(y, torch.Tensor) or y.shape != (len(x),):
+        raise ValueError(f"y must be a tensor of shape ({len(x)},), got {getattr(y, 'shape', type(y))}")
+    images = x.reshape(-1, 1, 28, 28)
+    labels = torch.where(y < 0, torch.tensor(int(digits[0])), torch.tensor(int(digits[1])))
+    angles, accs = [], []
+    for model in models:
+        dev = model_device(model)
+        angles.append(gradient_centroid_angle(model, images.to(dev), int(digits[0]), int(digits[1]),
+                                              z_hat.float().to(dev)).cpu())
+        accs.append(accuracy(model, images, labels))
+    return torch.stack(angles), torch.tensor(accs, dtype=torch.float64)

@@ -7,6 +7,9 @@ With the full MNIST training set present, quick trains each seed's SVMs on a see
 subsample of n_train_per_class = 1000 digits per class (of about 6,000): the batched dual
 solver holds an (N, N) Gram matrix and iterates over all lambdas at once, and the whole
 chapter must run in about 3 minutes on 2 CPU cores. paper uses every digit (0).
+mlp_models: how many of the book's shared MNIST MLPs (seeds 0, 1, ...; the same ones the
+local-manifolds chapter trains) the tilt of a non-linear classifier is measured on: quick 3,
+so that the interval covers training variance.
 """
 
 # quick: the default, sized for a 2-core CPU
@@ -22,6 +25,7 @@ QUICK = {'digits': [2, 3],
  'toy_points': 300,
  'toy_tilt_deg': 88.0,
  'dmm_points': 500,
+ 'mlp_models': 3,
  'plane_points': 600}
 
 # smoke: exercises the code in seconds (tests); overrides of QUICK
@@ -32,6 +36,7 @@ SMOKE = {'seeds': 1,
  'tol': 0.001,
  'toy_points': 100,
  'dmm_points': 32,
+ 'mlp_models': 2,
  'plane_points': 200}
 
 # paper: the paper's settings, for a GPU; overrides of QUICK
@@ -43,6 +48,7 @@ PAPER = {'seeds': 5,
  'tol': 1e-06,
  'toy_points': 500,
  'dmm_points': 2000,
+ 'mlp_models': 5,
  'plane_points': 1000}
 
 # the valid range (inclusive) of every number a knob holds (lists and dicts: each element)
@@ -58,4 +64,13 @@ RANGES = {'digits': (0, 9),
  'toy_points': (10, 5000),          # per class
  'toy_tilt_deg': (0.0, 89.9),       # the toy boundary's tilt must stay below 90 degrees
  'dmm_points': (10, 2000),          # held-out test digits of the pair (about 2,000 for 2 vs 3)
+ 'mlp_models': (1, 20),             # MNIST MLPs (the shared models' seeds 0, 1, ...) whose tilt is measured
  'plane_points': (10, 10000)}
+
+# allowed values, constraints between knobs and the data files the chapter reads:
+# checked by dmmlib.params.validate before any work
+CONSTRAINTS = [
+    ("digits: exactly two distinct digits", lambda P: len(P["digits"]) == 2 and P["digits"][0] != P["digits"][1]),
+    ("lambda_min < lambda_max", lambda P: P["lambda_min"] < P["lambda_max"]),
+]
+DATA = ["mnist"]

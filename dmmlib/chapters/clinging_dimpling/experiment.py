@@ -6,7 +6,8 @@ the chapter's experiments, each cached on disk.
   the two phases off the distance curve (:mod:`.phases`), and measure the trained network in
   full: clinging over and beyond the data region against the walls control, dimple depth,
   gradient components, held-out and robust accuracy.
-- :func:`lr_readings`: which reading of appendix C makes its learning rate train.
+- :func:`lr_readings`: which reading of appendix C makes its learning rate train, and the main
+  runs' measurements under each reading that does.
 - :func:`stress`: the two-phase shape across widths, optimisers and learning rates.
 - :func:`run_all`: everything the chapter shows, as one ``results`` dict for
   :func:`dmmlib.chapters.clinging_dimpling.claims.claims`.
@@ -24,6 +25,7 @@ from dmmlib.progress import progress as tqdm
 from dmmlib.attacks.pgd import pgd_l2
 from dmmlib.cache import cached
 from dmmlib.chapters.clinging_dimpling import geometry as geo
+from dmmlib.chapters.clinging_dimpling.claims import TRAINED_ACC
 from dmmlib.chapters.clinging_dimpling.phases import phase_summary
 from dmmlib.chapters.clinging_dimpling.training import dense_epochs, model_at, train
 from dmmlib.data.synthetic import ManifoldSet, chessboard_plane, line_dataset
@@ -121,27 +123,55 @@ def run_one(P: Mapping, name: str, seed: int, adv_eps: float = 0.0, keep_all: bo
     return cached("clinging_dimpling_run", key, lambda: _run_one(P, name, seed, adv_eps, keep_all), code=(__name__,))
 
 
+#: What :func:`lr_readings` keeps of a reading's network after training and at initialisation.
+READING_KEYS = ("cling_inside", "cling_beyond", "angle_train", "gn_train")
+
+
+def measure_reading(P: Mapping, run, data: ManifoldSet, when: list[int]) -> dict:
+    """The main runs' measurements for one reading's run (snapshotted at ``when``): the phases
+    of its distance curve and the clinging and gradient numbers after training and at
+    initialisation (the keys of :data:`READING_KEYS`)."""
+    pr = probe_of(P, data)
+    scale = geo.label_scale(data)
+    curve = np.array([geo.region_summary(model_at(run, e), data, pr, scale=scale, max_iter=P["max_iter"],
+                                         full=False)["dist_inside"] for e in when])
+    curve = np.minimum(curve, math.sqrt(data.x.shape[1]))
+    final, init = (geo.region_summary(model_at(run, e), data, pr, scale=scale, max_iter=P["max_iter"])
+                   for e in (P["epochs"], 0))
+    return {"final": {k: final[k] for k in READING_KEYS}, "init": {k: init[k] for k in READING_KEYS},
+            "phases": phase_summary(np.asarray(when), curve, run.accuracy.numpy())._asdict()}
+
+
 def _lr_one(P: Mapping, label: str, name: str, seed: int) -> dict:
     kw = dict(READINGS[label])
     if kw.get("out_scale") == "1/width":
         kw["out_scale"] = 1.0 / P["width"]
     data = datasets(P, seed)[name]
+    when = dense_epochs(P["epochs"], P["measure_every"], P["dense_until"])
     run = train(data, width=P["width"], lr=P["lr_paper"], weight_decay=P["weight_decay"], epochs=P["epochs"],
-                seed=seed, snapshot_epochs=[], **kw)
+                seed=seed, snapshot_epochs=when, **kw)
     acc = run.accuracy.numpy()
-    return {"reading": label, "dataset": name, "seed": seed, "final_acc": float(acc[-1]),
-            "best_late_acc": float(acc[len(acc) // 2:].max()), "accuracy": acc}
+    row = {"reading": label, "dataset": name, "seed": seed, "final_acc": float(acc[-1]),
+           "best_late_acc": float(acc[len(acc) // 2:].max()), "accuracy": acc}
+    if acc[-1] > TRAINED_ACC:  # measured only where the reading trains: what reading_checks compares
+        row.update(measure_reading(P, run, data, when))
+    return row
 
 
 def lr_readings(P: Mapping, *, progress: bool = True) -> list[dict]:
     """Final training accuracy at ``lr_paper`` of every reading in :data:`READINGS`, per dataset
     and seed (``lr_seeds`` of them). Rows: {"reading", "dataset", "seed", "final_acc",
-    "best_late_acc" (best over the second half), "accuracy" (E + 1,)}; cached per row."""
+    "best_late_acc" (best over the second half), "accuracy" (E + 1,)}, and for a run whose
+    final training accuracy exceeds :data:`claims.TRAINED_ACC` also "final", "init" (the keys
+    of :data:`READING_KEYS`) and "phases" (:func:`measure_reading`: the main claims'
+    measurements under that reading); cached per row."""
     jobs = [(r, n, s) for r in READINGS for n in DATASETS for s in range(P["lr_seeds"])]
     rows = []
     for label, name, seed in tqdm(jobs, desc="readings", disable=not progress):
         key = dict(width=P["width"], lr=P["lr_paper"], wd=P["weight_decay"], epochs=P["epochs"], n_line=P["n_line"],
-                   cells=P["cells"], per_cell=P["per_cell"], std=P["cluster_std"], reading=label, name=name, seed=seed)
+                   cells=P["cells"], per_cell=P["per_cell"], std=P["cluster_std"], reading=label, name=name, seed=seed,
+                   probe_line=P["probe_line"], probe_plane=P["probe_plane"], beyond=P["beyond"], max_iter=P["max_iter"],
+                   measure_every=P["measure_every"], dense_until=P["dense_until"], trained_acc=TRAINED_ACC)
         rows.append(cached("clinging_dimpling_lr", key, lambda: _lr_one(P, label, name, seed), code=(__name__,)))
     return rows
 

@@ -120,3 +120,7 @@ RANGES = {
     "anim_grid": (2, 1200),
     "anim_every": (1, 5000),
 }
+
+# allowed values, constraints between knobs and the data files the chapter reads:
+# checked by dmmlib.params.validate before any work
+CHOICES = {"out_init": ("uniform", "sign")}

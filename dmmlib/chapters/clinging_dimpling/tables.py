@@ -11,7 +11,8 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
-from dmmlib.chapters.clinging_dimpling.claims import seed_estimate, two_phase
+from dmmlib.chapters.clinging_dimpling.claims import is_as_stated, reading_checks, seed_estimate, two_phase
+from dmmlib.chapters.clinging_dimpling.claims import readings_that_train as claims_readings_that_train
 from dmmlib.report import fmt_number
 
 PARTS = (("inside", "data region"), ("beyond", "beyond the data"))
@@ -33,10 +34,43 @@ def readings_tables(rows: list[dict]) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def readings_that_train(rows: list[dict], threshold: float) -> list[str]:
-    """The readings whose mean final training accuracy exceeds ``threshold`` on every dataset."""
-    df = pd.DataFrame([{k: r[k] for k in ("reading", "dataset", "final_acc")} for r in rows])
-    means = df.groupby(["reading", "dataset"], sort=False)["final_acc"].mean().unstack()
-    return [name for name in dict.fromkeys(df["reading"]) if bool((means.loc[name] > threshold).all())]
+    """The readings whose mean final training accuracy exceeds ``threshold`` on every dataset
+    (:func:`claims.readings_that_train`)."""
+    return claims_readings_that_train(rows, threshold)
+
+
+def reading_checks_tables(rows: list[dict], random_angle: Mapping, verdicts: Mapping[str, str],
+                          own: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """The main claims under every reading of appendix C and dataset on which it trains
+    (:func:`claims.reading_checks`; ``own``: the chapter's reading, a repeat of its main runs):
+    (summary: one row per claim, how many of the other readings put the mean on the claimed side
+    and how many agree with the chapter's verdict; details: every cell; numbers for the prose:
+    {"n_readings", "n_cells", "n_agree", "n_disagree", "n_undecided", "readings_text",
+    "disagree_text"}, all over the readings other than ``own``)."""
+    checks = reading_checks(rows, random_angle, verdicts, own=own)
+    details = pd.DataFrame([{"reading": c["reading"] + (" (the chapter's)" if c["own"] else ""), "dataset": c["dataset"],
+                             "claim": c["claim"], "quantity": c["quantity"], "mean over seeds": c["value"],
+                             "seeds": c["seeds"], "criterion": c["criterion"],
+                             "on the claimed side": "yes" if c["claimed_side"] else "no",
+                             "chapter's verdict": c["chapter_verdict"], "agrees": c["agrees"]} for c in checks])
+    other = [c for c in checks if not c["own"]]
+    bad = [c for c in other if c["agrees"] == "no"]
+    readings = list(dict.fromkeys((c["reading"], c["dataset"]) for c in other))
+    numbers = {"n_readings": len({r for r, _ in readings}), "n_cells": len(other),
+               "n_agree": sum(c["agrees"] == "yes" for c in other), "n_disagree": len(bad),
+               "n_undecided": sum(c["agrees"] == "—" for c in other),
+               "readings_text": "; ".join(f"*{r}* ({d})" for r, d in readings) if readings else "none",
+               "disagree_text": "; ".join(f"*{c['claim']}* under *{c['reading']}*" for c in bad) if bad else "none"}
+    if not other:
+        summary = pd.DataFrame(columns=["claim", "other readings", "on the claimed side", "chapter's verdict", "agree"])
+        return summary, details, numbers
+    frame = pd.DataFrame(other)
+    summary = frame.groupby("claim", sort=False).agg(
+        cells=("reading", "size"), side=("claimed_side", "sum"), verdict=("chapter_verdict", "first"),
+        agree=("agrees", lambda v: int((v == "yes").sum()))).reset_index()
+    summary = summary.rename(columns={"cells": "other readings", "side": "on the claimed side",
+                                      "verdict": "chapter's verdict", "agree": "agree"})
+    return summary, details, numbers
 
 
 def reading_label(P: Mapping) -> str | None:
@@ -158,6 +192,7 @@ def numbers(results: Mapping) -> dict[str, float]:
         out[f"scale_{d}"] = float(np.mean([r["scale"] for r in runs]))
         for part, _ in PARTS:
             out[f"cling_{part}_{d}"] = float(np.mean([r["final"][f"cling_{part}"] for r in runs]))
+            out[f"cling_init_{part}_{d}"] = float(np.mean([r["init"][f"cling_{part}"] for r in runs]))
             out[f"dist_{part}_{d}"] = float(np.mean([r["final"][f"dist_{part}"] for r in runs]))
             out[f"walldist_{part}_{d}"] = float(np.mean([r["walls"][f"dist_{part}"] for r in runs]))
         out[f"cp_{d}"] = float(np.mean([r["phases"]["changepoint"] for r in runs]))
@@ -175,7 +210,10 @@ def numbers(results: Mapping) -> dict[str, float]:
     out["depth_clean"] = float(np.mean([r["final"]["depth_median"] for r in clean]))
     out["depth_adv"] = float(np.mean([r["final"]["depth_median"] for r in adv]))
     out["angle_adv"] = float(np.mean([r["final"]["angle_train"] for r in adv]))
-    stated = [r["final_acc"] for r in results["lr"] if r["reading"].startswith("as stated")]
+    out["attack_drop_clean"] = out["test_acc_clean"] - out["robust_acc_clean"]
+    out["attack_drop_clean_pp"] = 100 * out["attack_drop_clean"]
+    out["depth_gain_eps"] = (out["depth_adv"] - out["depth_clean"]) / float(results["adv_eps"])
+    stated = [r["final_acc"] for r in results["lr"] if is_as_stated(r["reading"])]
     out["acc_stated"] = float(np.mean(stated))
     out["n_stress"] = len(results["stress"])
     out["n_stress_trained"] = int(sum(r["final_acc"] > 0.9 for r in results["stress"]))

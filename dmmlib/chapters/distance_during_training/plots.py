@@ -31,7 +31,7 @@ def _stack(runs, key: str) -> tuple[np.ndarray, np.ndarray]:
 def distance_curves(results: Mapping[str, Any], seeds: Mapping[str, Any], *, arch: str = "convnet") -> plt.Figure:
     """Row 1: mean boundary distance against iteration + 1 (log scale), per setting: the mean
     over seeds (line), the range over seeds (band), each seed (thin lines) and each seed's
-    changepoint (triangles). Row 2: test accuracy (solid) and the attack's success rate (dotted)."""
+    hinge-fit break (triangles). Row 2: test accuracy (solid) and the attack's success rate (dotted)."""
     fig, axes = plt.subplots(2, len(results), figsize=(5.6 * len(results), 6.6), sharex="col", squeeze=False)
     for col, (ds, res) in enumerate(results.items()):
         ax, ax2 = axes[0, col], axes[1, col]
@@ -48,7 +48,7 @@ def distance_curves(results: Mapping[str, Any], seeds: Mapping[str, Any], *, arc
             _, succ = _stack(runs, "success")
             ax2.plot(x, 100 * np.nanmean(acc, 0), color=color, lw=2, label=f"test accuracy, {label}")
             ax2.plot(x, 100 * np.nanmean(succ, 0), color=color, lw=1.2, ls=":", label=f"DeepFool success, {label}")
-        ax.plot([], [], marker="v", color="grey", mec="k", ls="none", label="changepoint (one per seed)")
+        ax.plot([], [], marker="v", color="grey", mec="k", ls="none", label="break of the hinge fit (one per seed)")
         ax.set_xscale("log")
         ax.set_ylabel("mean distance to the boundary\n(L2, [0,1]-scaled pixels)")
         ax.set_title(TITLES.get(ds, ds).replace("convnet", arch))

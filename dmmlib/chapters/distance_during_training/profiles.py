@@ -111,3 +111,23 @@ DRY_RUN_LOOPS_OVER = {"mnist_epochs": "mnist_train_size", "cifar_epochs": "cifar
 # estimate extrapolates to the paper's; the peak memory then leaves out the larger bases
 # (500 x 3072 x 128 float32, 0.8 GB, for CIFAR-10).
 DRY_RUN_SCALED = {"mnist_images": 100, "cifar_images": 50, "accuracy_images": 900}
+
+# allowed values, constraints between knobs and the data files the chapter reads:
+# checked by dmmlib.params.validate before any work
+CHOICES = {"mnist_alt_optimizer": ("sgd", "adam"), "cifar_alt_optimizer": ("sgd", "adam"),
+           "cifar_arch": ("small_cnn", "resnet50")}
+
+
+def _enough_checkpoints(P):  # the chapter's own check (experiment.check_params): raises ValueError saying why
+    from dmmlib.chapters.distance_during_training.experiment import check_params
+
+    check_params(P)
+    return True
+
+
+CONSTRAINTS = [
+    ("mnist_images + accuracy_images <= 10000 (the MNIST test set)", lambda P: P["mnist_images"] + P["accuracy_images"] <= 10000),
+    ("cifar_images + accuracy_images <= 10000 (the CIFAR-10 test set)", lambda P: P["cifar_images"] + P["accuracy_images"] <= 10000),
+    ("4 distinct log-spaced checkpoints per run (checkpoints, *_epochs, *_train_size, *_batch_size)", _enough_checkpoints),
+]
+DATA = ["mnist", "cifar10"]

@@ -114,3 +114,7 @@ RANGES = {
     "on_steps": (1, 10_000),
     "on_step_size": (1e-5, 28.0),
 }
+
+# allowed values, constraints between knobs and the data files the chapter reads:
+# checked by dmmlib.params.validate before any work
+DATA = ["mnist"]

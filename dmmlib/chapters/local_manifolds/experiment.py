@@ -199,3 +199,95 @@ def random_ratio_study(jacobians: Sequence[Tensor], samples: int, *, seed_base: 
     """Per seed s, the mean over images and ``samples`` Gaussian vectors of
     R = ||r|| / ||Proj_M r|| with M the span of ``jacobians[s]`` (B, n, k) (seed ``seed_base + s``)."""
     return [R.mean().item() for R in random_ratio_samples(jacobians, samples, seed_base=seed_base)]
+
+
+# -- the finite-difference basis judged by its effect on R and E (appendix E.2) ---------------
+
+#: The unconstrained L2 PGD of table 1 as the on/off-manifold chapter runs it under ``quick``
+#: (radius, step, steps; norms of [0,1]-scaled pixels).
+ATTACK = {"MNIST": {"eps": 2.0, "step_size": 0.04, "steps": 50},
+          "CIFAR-10": {"eps": 0.5, "step_size": 0.04, "steps": 50}}
+
+
+def fd_effect(model, ae32, x: Tensor, y: Tensor, jacobian: Tensor, *, fd_eps: float, eps: float,
+              step_size: float, steps: int, chunk_size: int | None = 1024) -> dict[str, Tensor]:
+    """R and E (appendix E.2) of an adversarial perturbation measured on the exact tangent space
+    and on the paper's finite-difference one, at images x (B, C, H, W) with labels y (B,).
+
+    ``jacobian`` (B, n, k): the exact (float64) decoder Jacobians at the codes of x
+    (:func:`tangent_study`); the finite-difference span is the float32 one-sided construction of
+    appendix D.2 with step ``fd_eps`` (code units). The perturbation d is the unconstrained L2
+    PGD (margin loss, greedy) of radius ``eps``.
+
+    Returns per image (B,): ``correct`` (the classifier is right at x), ``success`` (the attack
+    changed the prediction of a correctly classified image), ``d_norm``, ``R_exact``, ``R_fd``
+    (||d|| / ||Proj_M d||), ``E_exact``, ``E_fd`` (on-manifold relative effect at x, towards
+    the adversarial class; nan where the attack failed).
+    """
+    from dmmlib.attacks.pgd import pgd
+    from dmmlib.evaluate import as_logits
+    from dmmlib.manifold import norm_ratio, relative_effect
+
+    if jacobian.dim() != 3 or jacobian.shape[0] != len(x) or len(y) != len(x):
+        raise ValueError(f"need x (B, ...), y (B,) and jacobian (B, n, k) of one B, got {tuple(x.shape)}, "
+                         f"{tuple(y.shape)}, {tuple(jacobian.shape)}")
+    from dmmlib.evaluate import model_device
+
+    dev = model_device(model)
+    x, y = x.to(model_device(ae32)), y.to(dev)
+    with torch.no_grad():
+        c = ae32.encode(x)
+    U_fd = orthonormal_basis(tangent_jacobian(ae32.decode, c, method="fd", fd_eps=float(fd_eps), chunk_size=chunk_size))
+    x = x.to(dev)
+    U_fd, U_exact = U_fd.to(dev, x.dtype), orthonormal_basis(jacobian).to(dev, x.dtype)
+    with torch.no_grad():
+        correct = as_logits(model, x).argmax(1) == y
+    r = pgd(model, x, y, norm="l2", eps=eps, step_size=step_size, steps=steps, loss="margin")
+    d = r.delta
+    success = r.success & correct
+    with torch.no_grad():
+        target = as_logits(model, x + d).argmax(1)
+    out = {"correct": correct.cpu(), "success": success.cpu(), "d_norm": d.flatten(1).norm(dim=1).cpu()}
+    nan = torch.full((len(x),), float("nan"), dtype=torch.float64)
+    for name, U in (("exact", U_exact), ("fd", U_fd)):
+        out[f"R_{name}"] = torch.where(success.cpu(), norm_ratio(d, U).double().cpu(), nan)
+        out[f"E_{name}"] = torch.where(success.cpu(), relative_effect(model, x, d, U, y, target).double().cpu(), nan)
+    return out
+
+
+def fd_effect_change(R_fd, R_exact, E_fd, E_exact, *, n_boot: int = 1000, seed: int = 0) -> dict[str, float]:
+    """How much the finite-difference basis moves R and E, from per-image paired values (N,)
+    (images where the attack succeeded; nan rows are dropped).
+
+    Returns ``{"R": ..., "E": ..., "worst": ...}`` relative changes of the means,
+    |mean(fd) / mean(exact) - 1|, with ``worst`` their larger one, and ``worst_lo`` /
+    ``worst_hi`` its 95 % paired bootstrap interval over images (nan with fewer than 2 images),
+    and ``n`` the number of images.
+    """
+    import numpy as np
+
+    from dmmlib.stats import bootstrap_ci
+
+    arrs = [np.asarray(v, dtype=np.float64).reshape(-1) for v in (R_fd, R_exact, E_fd, E_exact)]
+    if len({a.size for a in arrs}) != 1:
+        raise ValueError("R_fd, R_exact, E_fd and E_exact must be paired arrays of one length")
+    keep = np.logical_and.reduce([np.isfinite(a) for a in arrs])
+    arrs = [a[keep] for a in arrs]
+    n = int(keep.sum())
+    nan = float("nan")
+    if n == 0:
+        return {"R": nan, "E": nan, "worst": nan, "worst_lo": nan, "worst_hi": nan, "n": 0}
+
+    def change(rf, re, ef, ee):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.maximum(np.abs(rf.mean(1) / re.mean(1) - 1), np.abs(ef.mean(1) / ee.mean(1) - 1))
+
+    rf, re, ef, ee = arrs
+    out = {"R": float(abs(rf.mean() / re.mean() - 1)), "E": float(abs(ef.mean() / ee.mean() - 1)), "n": n}
+    out["worst"] = max(out["R"], out["E"])
+    if n < 2:
+        out["worst_lo"] = out["worst_hi"] = nan
+    else:
+        ci = bootstrap_ci(rf, re, ef, ee, statistic=change, n_boot=n_boot, seed=seed)
+        out["worst_lo"], out["worst_hi"] = ci.lo, ci.hi
+    return out

@@ -48,3 +48,8 @@ RANGES = {'seeds': (1, 50),
  'fd_eps': (1e-08, 100.0),
  'n_random': (1, 10000),
  'n_show': (1, 80)}
+
+# allowed values, constraints between knobs and the data files the chapter reads:
+# checked by dmmlib.params.validate before any work
+CONSTRAINTS = [("n_show <= n_test (n_test 0: all)", lambda P: P["n_test"] == 0 or P["n_show"] <= P["n_test"])]
+DATA = ["mnist", "cifar10", "cifar10_resnet20"]

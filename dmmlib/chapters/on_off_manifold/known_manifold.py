@@ -37,7 +37,7 @@ from torch import Tensor, nn
 from dmmlib.attacks.minimal_norm import fmn_l2
 from dmmlib.cache import cached
 from dmmlib.chapters.on_off_manifold.experiment import model_fingerprint, select_correct
-from dmmlib.chapters.on_off_manifold.intervals import mean, ratio_of_means, share
+from dmmlib.chapters.on_off_manifold.intervals import mean, paired, ratio_of_means, share
 from dmmlib.chapters.on_off_manifold.known_models import autoencoder, classifier, fonts_sets, settings
 from dmmlib.claims import Estimate
 from dmmlib.data.fonts import PARAM_NAMES, tangent
@@ -147,6 +147,11 @@ def summarize(records: Mapping[str, Tensor], k: int, n_pixels: int = 784, *, n_b
       ``on_ratio``, ``off_ratio`` (minimal-norm distance on / off S over the unconstrained one, ratio
       of means over the images where both succeeded) and ``on_success`` (share of images whose
       on-S attack succeeded); ``expected_R`` and ``sqrt_nk``: {space: value for a random vector};
+    - ``off_success`` ({tangent: share}), ``none_success`` (the unconstrained attack's), ``inv_R2``
+      ({tangent: mean 1 / R^2}) and ``cmp``: paired comparisons (:func:`dmmlib.claims.compare`) of each
+      tangent space with the random subspace of its dimension: "R/<s>" (ratio of mean R), "E/<s>"
+      (difference of mean E), "on/<s>" (ratio of mean on-S minimal-norm distances, images where both
+      on-attacks succeeded);
     - ``ae_error``, ``units``, ``images``, ``k``, ``dims`` ({space: dimension}).
     """
     a = {q: v.double().numpy() if v.is_floating_point() else v.numpy() for q, v in records.items()}
@@ -180,6 +185,19 @@ def summarize(records: Mapping[str, Tensor], k: int, n_pixels: int = 784, *, n_b
             both = ok & a[f"mn/{mode}/{s}/success"].astype(bool)
             out[f"{mode}_ratio"][s] = est(ratio_of_means, [a[f"mn/{mode}/{s}/dist"], a["mn/none/dist"]], both)
         out["on_success"][s] = est(share, [a[f"mn/on/{s}/success"].astype(float)], ok)
+    out["off_success"] = {s: est(share, [a[f"mn/off/{s}/success"].astype(float)], ok) for s in TANGENTS}
+    out["none_success"] = est(share, [ok.astype(float)], all_rows)
+    out["inv_R2"] = {s: est(mean, [1.0 / a[f"R/{s}"] ** 2], ok) for s in TANGENTS}
+    out["cmp"] = {}
+    for s in TANGENTS:  # paired with the random subspace of the same dimension, same images and units
+        c = f"random_{s}"
+        out["cmp"][f"R/{s}"] = paired(a[f"R/{s}"][ok], a[f"R/{c}"][ok], statistic="ratio", units=units[ok],
+                                       n_of=of, n_boot=n_boot)
+        out["cmp"][f"E/{s}"] = paired(a[f"E/{s}"][ok], a[f"E/{c}"][ok], statistic="difference", units=units[ok],
+                                       n_of=of, n_boot=n_boot)
+        both = a[f"mn/on/{s}/success"].astype(bool) & a[f"mn/on/{c}/success"].astype(bool)
+        out["cmp"][f"on/{s}"] = paired(a[f"mn/on/{s}/dist"][both], a[f"mn/on/{c}/dist"][both], statistic="ratio",
+                                        units=units[both], n_of=of, n_boot=n_boot)
     return out
 
 

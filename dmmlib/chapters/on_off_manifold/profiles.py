@@ -192,3 +192,15 @@ DRY_RUN = {"n_images": {**PAPER.get("n_images", QUICK["n_images"]), "imagenet": 
 # so its other 99 images (about ten minutes each on one thread) are not in the estimate.
 DRY_RUN_SCALED = {"n_images": {"mnist": 10, "cifar10": 5}, "robust_n_images": 10, "stress_n_images": 10,
                   "known_n_images": 10}
+
+# allowed values, constraints between knobs and the data files the chapter reads:
+# checked by dmmlib.params.validate before any work
+CHOICES = {"datasets": ("mnist", "cifar10", "imagenet"), "controls": ("random", "pca", "other", "dct"),
+           "basis_method": ("jvp", "fd"), "models_profile": ("smoke", "quick", "paper"), "cifar_depth": (20, 56)}
+CONSTRAINTS = [
+    ("datasets: at least one, each once", lambda P: 0 < len(P["datasets"]) == len(set(P["datasets"]))),
+    ("controls: each once", lambda P: len(P["controls"]) == len(set(P["controls"]))),
+]
+# MNIST: its units, and the robust, stress and known-manifold studies; ImageNet: DMM_IMAGENET, checked by the chapter
+DATA = lambda P: ["mnist", *(["cifar10_airplane_automobile", f"cifar10_resnet{P['cifar_depth']}"]
+                             if "cifar10" in P["datasets"] else [])]

@@ -198,7 +198,11 @@ def summarize(records: Mapping[str, Tensor], *, n_boot: int = 2000) -> dict:
       minimal-norm distance over successes}; ``on_ratio``: {(model, space): on / unconstrained};
     - ``change``: robust / standard, paired on the images where both succeeded: "R/<space>"
       (ratio of mean R), "dist/none", "on_ratio/tangent", "on_ratio/random", and
-      "R/tangent_vs_pca" (the tangent space's change over the PCA subspace's);
+      "R/tangent_vs_pca" and "R/tangent_vs_random" (the tangent space's change over the PCA /
+      random subspace's: the paired controls the claims judge), "on_ratio/tangent_vs_random" (the
+      change of on / unconstrained on the tangent space over that on the random subspace, images
+      where all four on-attacks succeeded);
+    - ``on_success``: {(model, space): share of the images whose on-subspace attack succeeded};
     - ``units``, ``images``.
     """
     units = records["unit"].numpy()
@@ -230,13 +234,33 @@ def summarize(records: Mapping[str, Tensor], *, n_boot: int = 2000) -> dict:
     if "robust/R/pca" in a:  # is the gain specific to the tangent space? (its change over PCA's)
         out["change"]["R/tangent_vs_pca"] = est(_ratio_change, [a["robust/R/tangent"], a["standard/R/tangent"],
                                                                 a["robust/R/pca"], a["standard/R/pca"]], both)
+    if "robust/R/random" in a:  # the paired control: the tangent space's change over a random subspace's
+        out["change"]["R/tangent_vs_random"] = est(_ratio_change, [a["robust/R/tangent"], a["standard/R/tangent"],
+                                                                   a["robust/R/random"], a["standard/R/random"]], both)
     out["change"]["dist/none"] = est(ratio_of_means, [a["robust/mn/none/dist"], a["standard/mn/none/dist"]], both)
+    all_on = both.copy()
+    for m in MODELS:
+        for s in ("tangent", "random"):
+            all_on &= a[f"{m}/mn/on/{s}/success"].astype(bool)
+    out["change"]["on_ratio/tangent_vs_random"] = est(
+        _change_of_changes, [a[f"{m}/mn/{k}/dist"] for s in ("tangent", "random")
+                             for m in ("robust", "standard") for k in (f"on/{s}", "none")], all_on)
+    out["on_success"] = {(m, s): est(mean, [a[f"{m}/mn/on/{s}/success"].astype(float)], ok[m])
+                         for m in MODELS for s in ("tangent", "random")}
     for s in ("tangent", "random"):
         on_ok = both & a[f"robust/mn/on/{s}/success"].astype(bool) & a[f"standard/mn/on/{s}/success"].astype(bool)
         out["change"][f"on_ratio/{s}"] = est(
             _ratio_change, [a[f"robust/mn/on/{s}/dist"], a["robust/mn/none/dist"], a[f"standard/mn/on/{s}/dist"],
                             a["standard/mn/none/dist"]], on_ok)
     return out
+
+
+def _change_of_changes(*arrays: np.ndarray) -> float:
+    """For 8 arrays (robust on_t, robust none, standard on_t, standard none, then the same on the
+    random subspace): (robust / standard change of on_t / none) over (the same change on random)."""
+    t = _ratio_change(*arrays[:4])
+    r = _ratio_change(*arrays[4:])
+    return float(t / r)
 
 
 def _ratio_change(a: np.ndarray, b: np.ndarray, c: np.ndarray, d: np.ndarray) -> float:

@@ -21,6 +21,7 @@ Distances are L2 norms of [0,1]-scaled pixels.
 """
 from __future__ import annotations
 
+import warnings
 from typing import Any, Mapping
 
 import numpy as np
@@ -193,3 +194,88 @@ def quality_figure(results: Mapping[int, Mapping[str, Any]], *, on_far: float = 
         ax.set_title(title)
         ax.legend(fontsize=8)
     return fig
+
+
+def sweep(records: Mapping[int, Mapping[str, Tensor]], *, n_boot: int = 2000, seed: int = 0) -> dict:
+    """One paired comparison across a whole sweep (issue 23: one trend claim per sweep, not one
+    claim per setting), from the records of :func:`run` or :func:`run_quality` ({setting: records};
+    every setting holds the same test images, in the same order, for each autoencoder seed "unit").
+
+    Per row (image, autoencoder seed) and setting: log R(d, M) and log R(d, random) of the
+    unconstrained minimal-norm perturbation (nan where that attack failed). Per image, both are
+    averaged over the settings and seeds where it succeeded; the estimate is the paired
+    difference mean(log R(d, M)) - mean(log R(d, random)) over images (bootstrap over images):
+    above 0, d avoids the tangent space more than a random subspace of the same k across the sweep.
+
+    Returns a dict: ``cmp`` (that :class:`Estimate`), ``ratio`` (exp of it and of its bounds: the
+    geometric-mean ratio), ``slope`` (Estimate: least-squares slope of the per-setting mean log
+    ratio against log(setting), bootstrap over images: the trend), ``per_setting`` ({setting:
+    {"log ratio", "ratio", "on_ratio", "on_random_ratio", "success", "on_success", "on_random_success"}}),
+    ``success_min`` (the lowest unconstrained success rate over the settings), ``settings``,
+    ``seeds``, ``images``.
+    """
+    from dmmlib.claims import compare
+
+    settings = sorted(records)
+    if not settings:
+        raise ValueError("sweep needs at least one setting")
+
+    def a(r, q):
+        v = r[q]
+        return v.double().numpy() if v.is_floating_point() else v.numpy()
+
+    first = records[settings[0]]
+    units = a(first, "unit") if "unit" in first else np.zeros(len(first["ae_error"]), dtype=int)
+    seeds = np.unique(units)
+    n_img = len(units) // len(seeds)
+    logs_t, logs_r, per = [], [], {}
+    for s in settings:
+        r = records[s]
+        if len(r["ae_error"]) != len(units):
+            raise ValueError(f"setting {s} has {len(r['ae_error'])} rows, the first {len(units)}: not the same images")
+        ok = a(r, "mn/none/success").astype(bool)
+        lt = np.where(ok, np.log(a(r, "R/tangent")), np.nan)
+        lr = np.where(ok, np.log(a(r, "R/random")), np.nan)
+        logs_t.append(lt.reshape(len(seeds), n_img))
+        logs_r.append(lr.reshape(len(seeds), n_img))
+        row = {"log ratio": float(np.nanmean(lt - lr)) if ok.any() else float("nan"), "success": float(ok.mean())}
+        row["ratio"] = float(np.exp(row["log ratio"]))
+        none = a(r, "mn/none/dist")
+        for name, key in (("on_ratio", "on/tangent"), ("on_random_ratio", "on/random")):
+            both = ok & a(r, f"mn/{key}/success").astype(bool)
+            row[name] = ratio_of_means(a(r, f"mn/{key}/dist")[both], none[both]) if both.any() else float("nan")
+            row[name.replace("ratio", "success")] = float(a(r, f"mn/{key}/success").astype(bool).mean())
+        per[s] = row
+    Lt, Lr = np.stack(logs_t), np.stack(logs_r)  # (settings, seeds, images)
+    with warnings.catch_warnings():  # an image whose attacks all failed: nan, dropped by compare
+        warnings.simplefilter("ignore", RuntimeWarning)
+        img_t = np.nanmean(Lt.reshape(-1, n_img), axis=0)
+        img_r = np.nanmean(Lr.reshape(-1, n_img), axis=0)
+        per_image = np.nanmean(Lt - Lr, axis=1)  # (settings, images), over seeds
+    of = f"images, each over {len(settings)} settings x {len(seeds)} autoencoder seed{'s' if len(seeds) != 1 else ''}"
+    cmp = compare(img_t, img_r, statistic="difference", n_of=of, unit="log ratio", n_boot=n_boot, seed=seed)
+    slope = _slope(settings, per_image, n_boot=n_boot, seed=seed, n_of=of)
+    return {"cmp": cmp, "ratio": tuple(float(np.exp(v)) for v in (cmp.value, cmp.lo, cmp.hi)), "slope": slope,
+            "per_setting": per, "success_min": min(p["success"] for p in per.values()), "settings": settings,
+            "seeds": int(len(seeds)), "images": int(n_img)}
+
+
+def _slope(settings, D: np.ndarray, *, n_boot: int, seed: int, n_of: str) -> Estimate:
+    """Least-squares slope of the per-setting mean of ``D`` (settings, images; nan: no value)
+    against log(setting), with a percentile bootstrap over images; nan for fewer than 2 settings."""
+    x = np.log(np.asarray(settings, dtype=np.float64))
+    if len(x) < 2:
+        return Estimate(float("nan"), float("nan"), float("nan"), D.shape[1], n_of, "per log setting")
+    xc = x - x.mean()
+
+    def fit(M):  # M: (..., settings)
+        return (M - M.mean(-1, keepdims=True)) @ xc / (xc @ xc)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        value = float(fit(np.nanmean(D, axis=1)))
+        idx = np.random.default_rng(seed).integers(0, D.shape[1], size=(n_boot, D.shape[1]))
+        boots = fit(np.nanmean(D[:, idx], axis=2).T)
+    boots = boots[np.isfinite(boots)]
+    lo, hi = (np.percentile(boots, [2.5, 97.5]) if len(boots) else (float("nan"), float("nan")))
+    return Estimate(value, float(lo), float(hi), int(D.shape[1]), n_of, "per log setting")

@@ -21,7 +21,13 @@ quantity with its interval over models and images (:mod:`intervals`), as
 - ``min_norm`` (when the minimal-norm attack ran): ``dist``, ``success``, ``ratio`` (to its own
   unconstrained distance) and ``offshare`` for "none", "on/tangent", "off/tangent", "on/random";
 - ``vs``: {control: {"R": mean R(tangent) / mean R(control), "on": mean on-manifold distance in the
-  tangent space / in the control}} (paired, the images where both are defined).
+  tangent space / in the control}} (paired, the images where both are defined);
+- ``cmp``: the paired comparisons the claims judge (:func:`dmmlib.claims.compare`, hierarchical
+  bootstrap over models, then images): "R/<space>" (mean R(tangent) / mean R(space), every other space), "E/random"
+  (mean E(tangent) - mean E(random)), "on/<space>" (PGD on-subspace distance, tangent / space,
+  images where both succeeded), "mn_on/random" (the same for the minimal-norm attack);
+- ``inv_R2``: {"tangent": mean 1 / R(d, M)^2} (what E would be were d the gradient direction and the
+  model linear: the same quantity as E read from R);
 
 Every value is an :class:`~dmmlib.claims.Estimate` (n = images, n_of says over how many
 models), and ``per_unit`` holds the per-model values of the same keys ("R/tangent", ...).
@@ -34,7 +40,7 @@ from typing import Mapping
 import numpy as np
 from torch import Tensor
 
-from dmmlib.chapters.on_off_manifold.intervals import mean, ratio_of_means
+from dmmlib.chapters.on_off_manifold.intervals import mean, paired as paired_compare, ratio_of_means
 from dmmlib.stats import hierarchical_bootstrap as hier_bootstrap
 from dmmlib.claims import Estimate
 from dmmlib.subspaces import expected_random_ratio
@@ -142,13 +148,47 @@ def summarize(records: Mapping[str, Tensor], dataset: str, n: int, k: int, *, n_
             R = _np(records[t2 + f"mn/{key}/R"])
             mn["offshare"][key] = est(f"mn/offshare/{key}", mean, [np.sqrt(np.clip(1 - 1 / R**2, 0, 1))], ok)
         out["min_norm"] = mn
-    out["vs"] = {}
-    for s in [s for s in spaces(records) if s != "tangent" and t1 + f"R/{s}" in records]:
-        vs = {"R": est(f"vs/{s}/R", ratio_of_means, [_np(records[t1 + "R/tangent"]), _np(records[t1 + f"R/{s}"])], ok1)}
-        on_t, on_c = t2 + "on/tangent", t2 + f"on/{s}"
-        if on_c + "/dist" in records:
-            both = (base & _np(records[on_t + "/success"]).astype(bool) & _np(records[on_c + "/success"]).astype(bool))
-            vs["on"] = est(f"vs/{s}/on", ratio_of_means, [_np(records[on_t + "/dist"]), _np(records[on_c + "/dist"])], both)
-        out["vs"][s] = vs
+    out["cmp"] = cmp = _comparisons(records, units, of, ok1, base, t1, t2, n_boot)
+    # the tables' tangent / control ratios are the same paired comparisons (computed once)
+    out["vs"] = {s: {q: cmp[f"{q}/{s}"] for q in ("R", "on") if f"{q}/{s}" in cmp}
+                 for s in spaces(records) if f"R/{s}" in cmp}
+    out["inv_R2"] = {"tangent": est("inv_R2/tangent", mean, [1.0 / _np(records[t1 + "R/tangent"]) ** 2], ok1)}
     out["per_unit"] = per_unit
     return out
+
+
+def _comparisons(records, units, of, ok1, base, t1, t2, n_boot) -> dict[str, Estimate]:
+    """The paired comparisons of the tangent space with every other subspace (see ``cmp`` in
+    the module docstring): the same images, the same models, one-sided criteria in :mod:`claims`."""
+    out: dict[str, Estimate] = {}
+
+    def paired(key, a, b, mask, statistic):
+        out[key] = paired_compare(a[mask], b[mask], statistic=statistic, units=units[mask], n_of=of, n_boot=n_boot)
+
+    def ok(key):
+        return base & _np(records[key + "/success"]).astype(bool)
+
+    for s in [s for s in spaces(records) if s != "tangent" and t1 + f"R/{s}" in records]:
+        paired(f"R/{s}", _np(records[t1 + "R/tangent"]), _np(records[t1 + f"R/{s}"]), ok1, "ratio")
+        on_t, on_c = t2 + "on/tangent", t2 + f"on/{s}"
+        if on_c + "/dist" in records:
+            paired(f"on/{s}", _np(records[on_t + "/dist"]), _np(records[on_c + "/dist"]), ok(on_t) & ok(on_c), "ratio")
+    if t1 + "E/random" in records:
+        paired("E/random", _np(records[t1 + "E/tangent"]), _np(records[t1 + "E/random"]), ok1, "difference")
+    mn_t, mn_r = t2 + "mn/on/tangent", t2 + "mn/on/random"
+    if mn_r + "/dist" in records:
+        paired("mn_on/random", _np(records[mn_t + "/dist"]), _np(records[mn_r + "/dist"]), ok(mn_t) & ok(mn_r), "ratio")
+    return out
+
+
+def last_epoch_drop(histories) -> float:
+    """The largest, over autoencoders, relative fall of the training loss over the last tenth
+    of training (:func:`dmmlib.convergence.relative_change`, the book's one convergence rule),
+    from their per-epoch training losses (a list per autoencoder): how far from converged the
+    least converged one is. nan when one of them is too short to judge (fewer than 4 epochs)."""
+    from dmmlib.convergence import relative_change
+
+    changes = [relative_change([float(v) for v in h]) for h in histories]
+    if not changes or any(c != c for c in changes):
+        return float("nan")
+    return max(changes)

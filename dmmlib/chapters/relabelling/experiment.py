@@ -11,8 +11,12 @@ Per data set and seed:
 
 Controls trained the same way: ``ctrl_<kind>`` sees the *clean* inputs with the same wrong
 labels (what the labels alone teach: chance for rand, below chance for det), and ``ref`` the
-clean inputs with their true labels (what this architecture and data size reach at best; for
-MNIST and the synthetic sets an independently trained twin of N1).
+clean inputs with their true labels: N1's *clean twin*, a network of N2's architecture trained
+on clean data with another seed (what this architecture and data size reach; for MNIST and the
+synthetic sets an independently trained twin of N1). On the images the twin also measures
+transfer: how often it predicts the target at N1's adversarial examples
+(``twin_on_target_adv_<kind>``) against at the clean training inputs
+(``twin_on_target_clean_<kind>``).
 
 Geometry at test points (:mod:`.geometry`): cosine between N1's and N2's input gradients of
 the true-versus-rival logit difference (against random directions and against ``ref``), each
@@ -41,7 +45,7 @@ from dmmlib.device import get_device, seed_everything
 from dmmlib.models.cifar_convnet import CifarConvNet
 from dmmlib.models.mlp import MnistMLP
 from dmmlib.models.resnet_cifar import CifarResNet, load_pretrained
-from dmmlib.models.shallow import ShallowNet
+from dmmlib.models.shallow import shallow_net
 from dmmlib.train import train_classifier
 
 SYNTHETIC = ("line", "chessboard")
@@ -96,11 +100,26 @@ def image_data(dataset: str, P: Mapping[str, Any], seed: int) -> dict[str, Any]:
 # -- networks ------------------------------------------------------------------------------
 
 
-def train_shallow(x: Tensor, y: Tensor, P: Mapping[str, Any], seed: int) -> ShallowNet:
-    """The appendix-C network trained full-batch with SGD on binary cross-entropy (the first
-    chapter's recipe): ``synth_width`` units, ``synth_epochs``, ``synth_lr``, ``synth_weight_decay``."""
-    model = ShallowNet(x.shape[1], P["synth_width"], seed=seed)
-    opt = torch.optim.SGD(model.parameters(), lr=P["synth_lr"], weight_decay=P["synth_weight_decay"])
+class _CentredInput(nn.Module):
+    """``x -> net(2 x - 1)``: the first chapter's centred inputs, seen in cube coordinates."""
+
+    def __init__(self, net: nn.Module):
+        super().__init__()
+        self.net = net
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.net(2.0 * x - 1.0)
+
+
+def train_shallow(x: Tensor, y: Tensor, P: Mapping[str, Any], seed: int) -> nn.Module:
+    """The appendix-C network trained full-batch with SGD on binary cross-entropy, in the first
+    chapter's reading of appendix C (clinging_dimpling: ``synth_lr`` 0.02, output weights
+    ``synth_out_init`` uniform on [-1, 1], inputs centred to [-1, 1] when
+    ``synth_centre_inputs``): ``synth_width`` units, ``synth_epochs``, ``synth_weight_decay``.
+    The returned model takes inputs in cube coordinates (the centring is inside it)."""
+    net = shallow_net(x.shape[1], P["synth_width"], seed=seed, out_init=P["synth_out_init"])
+    model = _CentredInput(net) if P["synth_centre_inputs"] else net
+    opt = torch.optim.SGD(net.parameters(), lr=P["synth_lr"], weight_decay=P["synth_weight_decay"])
     yf = y.float()
     for _ in range(P["synth_epochs"]):
         loss = F.binary_cross_entropy_with_logits(model(x), yf)
@@ -202,8 +221,9 @@ def run_synthetic_seed(name: str, P: Mapping[str, Any], seed: int) -> dict[str, 
     N1, the label-only control and the clean reference are trained once; for the main eps
     (``synth_eps``) and every eps of ``synth_eps_sweep`` the relabelled set and N2 are made
     anew. Returns the main run's measurements, with ``"sweep"``: one row per sweep eps."""
-    key = {k: P[k] for k in ("synth_width", "synth_epochs", "synth_lr", "synth_weight_decay", "n_line", "per_cell",
-                             "attack_steps", "synth_grid", "synth_eps", "synth_eps_sweep")}
+    key = {k: P[k] for k in ("synth_width", "synth_epochs", "synth_lr", "synth_weight_decay", "synth_out_init",
+                             "synth_centre_inputs", "n_line", "per_cell", "attack_steps", "synth_grid", "synth_eps",
+                             "synth_eps_sweep")}
     key.update(name=name, seed=seed)
     return cached("relabelling_synthetic", key, lambda: _synthetic_seed(name, P, seed))
 
@@ -279,9 +299,9 @@ def _image_seed(dataset, P, seed):
            "n_train_available": data["n_train_available"], "hits_n1": agreement(n1, xt, yt)}
     base = {**_data_key(dataset, P), "dataset": dataset, "seed": seed}
     build = lambda: _image_net(dataset, P)  # noqa: E731
-    n2s = {}
+    n2s, sets = {}, {}
     for kind in kinds(dataset):
-        r = relabelled_set(dataset, n1, data, P, data_seed(dataset, seed), kind, eps)
+        r = sets[kind] = relabelled_set(dataset, n1, data, P, data_seed(dataset, seed), kind, eps)
         out[f"success_{kind}"] = r["success"]
         out[f"norm_{kind}"] = r["norm"]
         n2 = _cached_net("relabelling_n2", {**base, "kind": kind, "eps": eps, "steps": P["attack_steps"]}, build,
@@ -296,6 +316,10 @@ def _image_seed(dataset, P, seed):
     ref = _cached_net("relabelling_ref", base, build,
                       lambda: train_image_net(dataset, data["x"], data["y"], P, seed + _REF_OFFSET))
     out["hits_ref"] = agreement(ref, xt, yt)
+    for kind, r in sets.items():
+        # transfer: does the clean twin (N2's architecture, clean data) follow N1's perturbations to the target?
+        out[f"twin_on_target_adv_{kind}"] = agreement(ref, r["x"], r["target"])
+        out[f"twin_on_target_clean_{kind}"] = agreement(ref, data["x"], r["target"])
     m = P["geometry_points"]
     out["geometry"] = _geometry(n1, n2s, ref, xt[:m], yt[:m], seed, clip=(0.0, 1.0))
     return out

@@ -6,8 +6,9 @@ up with a decision boundary very similar to N1's. Measured here at test points `
 - :func:`pair_gradient`: the input gradient of the logit difference ``z_y - z_t`` (the
   normal of the boundary between the true class ``y`` and a rival class ``t``);
 - :func:`cosine`: the cosine between two such gradients, per point (1: same direction);
-- :func:`random_cosine`: the same against uniformly random directions (the control: about
-  0 with spread 1/sqrt(n) in n dimensions);
+- :func:`random_cosine`: the same against uniformly random directions (about 0 with spread
+  1/sqrt(n) in n dimensions: shown for scale only; every trained network beats it, so the
+  claims compare N2 with N1's clean twin instead);
 - :func:`boundary_points`: the nearest boundary point of each model (DeepFool), its
   distance (the model's minimal adversarial distance) and the gap between the two models'
   boundary points.

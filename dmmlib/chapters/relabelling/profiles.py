@@ -8,11 +8,15 @@ synthetic manifolds, [0,1]-scaled pixels for MNIST and CIFAR-10.
 # quick: the default, sized for a 2-core CPU
 QUICK = {
     "seeds": 3,
-    # synthetic manifolds of the first chapter (appendix C network)
+    # synthetic manifolds of the first chapter (appendix C network), trained in the first
+    # chapter's reading of appendix C (clinging_dimpling QUICK: lr 0.02, output weights uniform
+    # on [-1, 1], inputs centred to [-1, 1]; full batch, mean loss, weight decay 0.01)
     "synth_width": 4000,
     "synth_epochs": 200,
-    "synth_lr": 0.002,
+    "synth_lr": 0.02,
     "synth_weight_decay": 0.01,
+    "synth_out_init": "uniform",
+    "synth_centre_inputs": True,
     "n_line": 10,
     "per_cell": 10,
     "synth_eps": 0.1,
@@ -124,3 +128,8 @@ DRY_RUN_LOOPS_OVER = {"mnist_epochs": "mnist_train_size", "cifar_epochs": "cifar
 # the test-set evaluations. The dry runs use these values and twice them; the estimate
 # extrapolates to the paper's.
 DRY_RUN_SCALED = {"geometry_points": 20, "test_size": 200}
+
+# allowed values, constraints between knobs and the data files the chapter reads:
+# checked by dmmlib.params.validate before any work
+CHOICES = {"synth_out_init": ("uniform", "sign"), "cifar_n1_depth": (20, 56), "cifar_n2_depth": (0, 20, 32, 44, 56, 110)}
+DATA = lambda P: ["mnist", "cifar10", f"cifar10_resnet{P['cifar_n1_depth']}"]

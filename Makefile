@@ -23,24 +23,29 @@ ifeq ($(origin DMM_DATA), undefined)
 endif
 export DMM_CACHE ?= $(CURDIR)/.cache
 
-.PHONY: book chapter test bench jupyter dry-run clean clean-cache lock help
+.PHONY: book chapter site test bench jupyter dry-run clean clean-cache lock help
 
 help:
 	@echo "make book [PROFILE=quick] [DEFAULTS=1]"
 	@echo "                               execute the chapters that changed and build the site: book/_build/html"
 	@echo "                               (quick), book/_build/<profile>/_build/html (smoke, paper). Each chapter"
-	@echo "                               re-runs with the PARAMS of its last 'make chapter'; DEFAULTS=1: the profile's"
+	@echo "                               re-runs with the PARAMS of its last 'make chapter'; DEFAULTS=1: with the"
+	@echo "                               profile's own values instead"
 	@echo "make chapter NAME=x [PROFILE=quick] [PARAMS='seeds=5 epochs=100'] [FORCE=1]"
-	@echo "                               PARAMS with blanks: PARAMS='digits=[1, 7]; seeds=5'. FORCE=1 re-runs an"
-	@echo "                               up-to-date chapter and accepts a cost knob over 4x its quick value"
+	@echo "                               execute one chapter. PARAMS with blanks: PARAMS='digits=[1, 7]; seeds=5'."
+	@echo "                               FORCE=1 re-runs an up-to-date chapter and accepts a cost knob over 4x its"
+	@echo "                               quick value"
+	@echo "make site [PROFILE=quick]      build the site from the executed notebooks only; executes nothing"
+	@echo "make dry-run [NAME=x]          the paper profile at full size with its loops cut to 1-2 iterations, on the CPU:"
+	@echo "                               crashes, peak memory and a cost estimate (also: make book DRY_RUN=1, or"
+	@echo "                               make chapter NAME=x DRY_RUN=1; PROFILE, if given, must be paper)"
 	@echo "make test                      run the test suite"
 	@echo "make bench                     run the benchmarks (tables for the reproducibility page; includes the"
 	@echo "                               1- vs 2-thread verdict check, about twice a cold quick book)"
 	@echo "make jupyter                   open the chapters in JupyterLab on 127.0.0.1 (widgets; .md opens as a notebook)"
-	@echo "make dry-run [NAME=x]          the paper profile at full size with its loops cut to 1-2 iterations, on the CPU:"
-	@echo "                               crashes, peak memory and a cost estimate (also: PROFILE=paper DRY_RUN=1 with"
-	@echo "                               make book or make chapter)"
-	@echo "make clean-cache               drop trained models and cached results"
+	@echo "make clean                     drop the built site and executed notebooks (book/_build)"
+	@echo "make clean-cache               drop trained models and cached results (.cache)"
+	@echo "make lock                      write the venv's package versions to requirements-lock.txt"
 
 $(VENV)/.installed: pyproject.toml requirements-lock.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -58,28 +63,42 @@ $(MATHJAX):
 	mv .mathjax.tmp/package/es5/tex-svg-full.js $(MATHJAX)
 	rm -rf .mathjax.tmp
 
-book: $(VENV)/.installed $(MATHJAX)
+# A dry run is of the paper profile: PROFILE, when given, must say so (it is not silently ignored).
+define paper_only
+@test "$(origin PROFILE)" = file -o "$(PROFILE)" = paper || { echo "error: a dry run is of the paper profile; PROFILE=$(PROFILE) is not (drop PROFILE or say PROFILE=paper)" >&2; exit 2; }
+endef
+
+# the site needs MathJax (served locally); a dry run builds no site
+book: $(VENV)/.installed $(if $(DRY_RUN),,$(MATHJAX))
 ifdef DRY_RUN
-	$(PY) tools/dry_run.py
+	$(paper_only)
+	@$(PY) tools/dry_run.py
 else
-	$(PY) tools/book.py build --profile $(PROFILE) $(if $(DEFAULTS),--defaults)
+	@$(PY) tools/book.py build --profile $(PROFILE) $(if $(DEFAULTS),--defaults)
 endif
+
+site: $(VENV)/.installed $(MATHJAX)
+	@$(PY) tools/book.py site --profile $(PROFILE)
 
 chapter: $(VENV)/.installed
 	@test -n "$(NAME)" || { echo "usage: make chapter NAME=<chapter> [PROFILE=quick] [PARAMS='k=v; k2=v2'] [FORCE=1]"; $(PY) tools/book.py list; exit 2; }
 ifdef DRY_RUN
-	$(PY) tools/dry_run.py --chapter $(NAME)
+	$(paper_only)
+	@$(PY) tools/dry_run.py --chapter $(NAME)
 else
-	$(PY) tools/book.py execute --chapter $(NAME) --profile $(PROFILE) --params "$$PARAMS" $(if $(FORCE),--force)
+	@$(PY) tools/book.py execute --chapter $(NAME) --profile $(PROFILE) --params "$$PARAMS" $(if $(FORCE),--force)
 endif
 
 dry-run: $(VENV)/.installed
-	$(PY) tools/dry_run.py $(if $(NAME),--chapter $(NAME))
+	$(paper_only)
+	@$(PY) tools/dry_run.py $(if $(NAME),--chapter $(NAME))
 
 test: $(VENV)/.installed $(MATHJAX)
 	$(PY) -m pytest -q
 
-bench: $(VENV)/.installed $(MATHJAX)
+# the benchmarks time chapters and kernels: no MathJax. (bench_book.py times a Sphinx build of the
+# site; without MathJax that site shows raw TeX until the next `make site` or `make book` copies it in.)
+bench: $(VENV)/.installed
 	for script in benchmarks/bench_*.py; do $(PY) $$script || exit 1; done
 
 # JupyterLab from the venv, on this machine only (127.0.0.1, with a token), opening a chapter's

@@ -21,7 +21,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
 import book  # noqa: E402
-from common import hardware, write_results  # noqa: E402
+from common import code_stamp, hardware, write_results  # noqa: E402
+
+
+CODE = (("dmmlib",), ("book/chapters/*.md",))  # what the table measures: the library and the pages
 
 
 def main() -> None:
@@ -44,7 +47,7 @@ def main() -> None:
             for name in names:
                 cold = book.execute([name], args.profile, {}, force=True)[name]
                 warm = book.execute([name], args.profile, {}, force=True)[name]
-                rows[name] = {"cold_s": round(cold, 1), "warm_s": round(warm, 1),
+                rows[name] = {"cold_s": round(cold, 1), "warm_s": round(warm, 1), "code": code_stamp(*CODE),
                               "load": round(os.getloadavg()[0], 1), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
         finally:
             if saved is None:
@@ -60,6 +63,7 @@ def main() -> None:
                        check=True, stdout=subprocess.DEVNULL)
         unchanged = time.perf_counter() - start
     hw = hardware(torch.device("cuda" if torch.cuda.is_available() else "cpu"))
+    now = code_stamp(*CODE)
     lines = [
         f"### Building the book (profile `{args.profile}`)",
         "",
@@ -72,14 +76,16 @@ def main() -> None:
         "| chapter | cold cache (s) | warm cache (s) | load average | measured |",
         "| --- | ---: | ---: | ---: | --- |",
         *[f"| {n} | {rows[n]['cold_s']:.1f} | {rows[n]['warm_s']:.1f} | {rows[n].get('load', float('nan')):.1f} | "
-          f"{rows[n].get('date', '')} |" for n in book.chapter_names() if n in rows],
+          f"{rows[n].get('date', '')}{'' if rows[n].get('code') == now else ' (older code: run it again)'} |"
+          for n in book.chapter_names() if n in rows],
+        *[f"| {n} | not measured | | | |" for n in book.chapter_names() if n not in rows],
         f"| **all chapters** | {sum(r['cold_s'] for r in rows.values()):.1f} | "
         f"{sum(r['warm_s'] for r in rows.values()):.1f} | | |",
         "",
         f"`tools/book.py build` with nothing changed: {unchanged:.1f} s.",
     ]
     write_results(out / "book", {"hardware": hw, "chapters": rows, "unchanged_build_s": unchanged,
-                                 "profile": args.profile}, "\n".join(lines))
+                                 "profile": args.profile}, "\n".join(lines), code=CODE[0], files=CODE[1])
     print("\n".join(lines))
 
 

@@ -247,7 +247,7 @@ def main(argv: list[str] | None = None) -> dict:
         "note": f"interleaved repeats in one process; 1-minute load average {load:.1f} at the start on "
                 f"{os.cpu_count()} cores (under contention, memory-bound work such as the projection suffers most)",
     }
-    write_results(Path(args.out), result, markdown(result))
+    write_results(Path(args.out), result, markdown(result), code=("dmmlib.attacks.pgd", "dmmlib.attacks.projection", "dmmlib.subspaces"))
     print(markdown(result))
     return result
 

@@ -126,7 +126,7 @@ def main(argv: list[str] | None = None) -> dict:
         "total_s": time.perf_counter() - t0,
         "note": "repeats in one process; measured under CPU contention when others share the machine",
     }
-    write_results(Path(args.out), result, markdown(result))
+    write_results(Path(args.out), result, markdown(result), code=("dmmlib.manifold", "dmmlib.models.autoencoders"))
     print(markdown(result))
     return result
 

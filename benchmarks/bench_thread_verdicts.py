@@ -173,7 +173,8 @@ def main(argv: list[str] | None = None) -> int:
         text = text.rstrip() + "\n\nRuns merged into this table: " + "; ".join(
             f"{', '.join(r['chapters'])} ({r['seconds'] / 60:.0f} min, {r['finished']})" for r in runs) + ".\n"
     write_results(args.out, {"profile": args.profile, "chapters": names, "threads": args.threads, "rows": rows,
-                             "differ": differ, "failed": failed, "seconds": round(seconds, 1), "runs": runs}, text)
+                             "differ": differ, "failed": failed, "seconds": round(seconds, 1), "runs": runs}, text,
+                  code=("dmmlib",), files=("book/chapters/*.md",))
     print(text, flush=True)
     print(f"[threads] wrote {args.out.with_suffix('.md')}", flush=True)
     return 1 if differ or failed else 0

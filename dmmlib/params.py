@@ -14,9 +14,26 @@ calls :func:`from_namespace` to get the resolved values. Profiles:
 - ``paper``: the paper's settings, for people with a GPU.
 
 The type of a knob is the type of its ``quick`` value (an ``int`` is accepted where a
-``float`` is expected; a list's elements are checked against its first element); its
-numbers must lie in its range. A wrong name, type or value raises :class:`ParameterError`
-(one line naming the knob and what is allowed) before any work starts.
+``float`` is expected; a list's elements are checked against its first element; a dict must
+have exactly the keys of its ``quick`` value, each entry of that entry's type); its numbers
+must lie in its range. A chapter's ``profiles.py`` may also declare
+
+- ``CHOICES``: ``{knob: allowed values}`` for a text (or other) knob, or for the elements of
+  a list knob (``{"basis_method": ("jvp", "fd"), "controls": ("random", "pca")}``);
+- ``CONSTRAINTS``: ``[(description, predicate), ...]``, each predicate a function of the
+  resolved parameters ``P`` that must be true (``("lambda_min < lambda_max", lambda P:
+  P["lambda_min"] < P["lambda_max"])``); the error names the knobs the description names;
+- ``DATA``: the data files the chapter reads, a list (or a function of ``P`` returning one)
+  of data-set names of :data:`DATA_SETS` (``"mnist"``), paths relative to ``$DMM_DATA``, or
+  tuples of alternative paths (one must exist). :func:`validate` checks that each is there
+  and, for a file of known checksum, that its content is right.
+
+A wrong name, type, value, combination or a missing data file raises
+:class:`ParameterError` (one line naming the knob and what is allowed) before any work
+starts: :func:`validate` is the one check, called by ``tools/book.py`` and
+``tools/dry_run.py`` before they start a chapter and by the chapter's own first cell
+(:func:`from_namespace`), so a notebook run directly with papermill is checked the same way;
+a name that papermill injects (``-p seedz 2``) and the chapter does not know is refused there.
 """
 from __future__ import annotations
 
@@ -47,12 +64,23 @@ def _load_profiles(module_name: str) -> dict[str, dict[str, Any]]:
         unknown = set(over) - set(quick)
         if unknown:
             raise ImportError(f"{module_name}.{name} overrides unknown knob(s) {sorted(unknown)}")
+    choices = {k: tuple(v) for k, v in dict(getattr(mod, "CHOICES", {})).items()}
+    constraints = list(getattr(mod, "CONSTRAINTS", []))
+    unknown = set(choices) - set(quick)
+    if unknown:
+        raise ImportError(f"{module_name}.CHOICES names unknown knob(s) {sorted(unknown)}")
+    for c in constraints:
+        if not (isinstance(c, tuple) and len(c) == 2 and isinstance(c[0], str) and callable(c[1])):
+            raise ImportError(f"{module_name}.CONSTRAINTS: each entry is (description, predicate of P), got {c!r}")
+    data = getattr(mod, "DATA", [])
     return {"smoke": {**quick, **mod.SMOKE}, "quick": quick, "paper": {**quick, **mod.PAPER},
-            "ranges": dict(getattr(mod, "RANGES", {}))}
+            "ranges": dict(getattr(mod, "RANGES", {})), "choices": choices, "constraints": constraints,
+            "data": data if callable(data) else list(data)}
 
 
 def _discover() -> dict[str, dict[str, dict[str, Any]]]:
-    """chapter name -> {"smoke"|"quick"|"paper": {knob: value}, "ranges": {knob: (lo, hi)}}."""
+    """chapter name -> {"smoke"|"quick"|"paper": {knob: value}, "ranges": {knob: (lo, hi)},
+    "choices": {knob: allowed}, "constraints": [(description, predicate)], "data": [...] or a function}."""
     import dmmlib.chapters as chapters
 
     found = {}
@@ -71,7 +99,16 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = _discover()
 
 
 class ParameterError(ValueError):
-    """An unknown chapter, profile or knob, or a value of the wrong type."""
+    """An unknown chapter, profile or knob, a value of the wrong type, range or choice, a broken
+    constraint between knobs, or a missing data file. Its message is one line; in a notebook
+    (IPython) it is shown as that line alone, without a traceback."""
+
+    def _render_traceback_(self) -> list[str]:  # IPython: the one line, not the traceback
+        return [f"{type(self).__name__}: {self}"]
+
+
+class DataRequirementError(ParameterError):
+    """A data file a chapter declares (``DATA``) is missing or corrupt."""
 
 
 def knobs(chapter: str) -> tuple[str, ...]:
@@ -84,7 +121,8 @@ def resolve(chapter: str, profile: str = "quick", **overrides: Any) -> Mapping[s
 
     ``None`` in ``overrides`` means "the profile's value". Returns a read-only mapping that
     also holds ``profile``. Raises :class:`ParameterError` naming the unknown profile or
-    knob and the allowed values, or the knob whose value has the wrong type.
+    knob and the allowed values, the knob whose value has the wrong type, range or choice,
+    or the chapter's ``CONSTRAINTS`` the values break. Reads no data (see :func:`validate`).
     """
     table = _chapter(chapter)
     if profile not in PROFILE_NAMES:
@@ -102,6 +140,8 @@ def resolve(chapter: str, profile: str = "quick", **overrides: Any) -> Mapping[s
         if value is not None:
             values[name] = _checked(chapter, name, value, table["quick"][name])
             _check_range(chapter, name, values[name], table.get("ranges", {}).get(name))
+            _check_choice(chapter, name, values[name], table.get("choices", {}).get(name))
+    _check_constraints(chapter, values, table.get("constraints", ()))
     cut = os.environ.get(DRY_RUN_ENV)
     if cut:  # a dry run (tools/dry_run.py): every loop knob cut, also those of the shared models
         lows = table.get("ranges", {})
@@ -130,10 +170,145 @@ def loop_knobs(chapter: str, values: Mapping[str, Any]) -> list[str]:
             and (k in LOOP_NAMES or k.endswith(LOOP_SUFFIXES)) and v > 1]
 
 
+def validate(chapter: str, profile: str = "quick", overrides: Mapping[str, Any] | None = None,
+             data: bool = True) -> Mapping[str, Any]:
+    """The one check of a chapter's parameters before any work: :func:`resolve` (names, types,
+    ranges, dict keys, ``CHOICES``, ``CONSTRAINTS``) of ``overrides`` (a dict, as parsed from the
+    command line: ``profile`` in it is refused, it is chosen apart), then, with ``data``, the
+    chapter's ``DATA`` (:func:`check_data`). Returns the resolved parameters."""
+    overrides = dict(overrides or {})
+    if "profile" in overrides:
+        raise ParameterError(
+            f"'profile' is not one of chapter {chapter!r}'s parameters: choose it apart "
+            "(make: PROFILE=paper; tools/book.py: --profile paper; papermill: -p profile paper)")
+    P = resolve(chapter, profile, **overrides)
+    if data:
+        check_data(chapter, P)
+    return P
+
+
+# Data sets a chapter's DATA may name: each a list of requirements, a requirement a tuple of
+# alternative paths relative to $DMM_DATA (one of them must exist), as dmmlib.data reads them.
+def _mnist(stem: str) -> tuple[str, ...]:
+    return tuple(f"{folder}/{stem}{ext}" for folder in ("mnist", "MNIST/raw") for ext in (".gz", ""))
+
+
+_CIFAR_TORCHVISION = "cifar-10-batches-py"
+DATA_SETS: dict[str, list[tuple[str, ...]]] = {
+    "mnist": [_mnist("t10k-images-idx3-ubyte"), _mnist("t10k-labels-idx1-ubyte"),
+              (*_mnist("train-images-idx3-ubyte"), "mnist/mnist_train_5k.csv.gz"),
+              (*_mnist("train-labels-idx1-ubyte"), "mnist/mnist_train_5k.csv.gz")],
+    # all ten classes
+    "cifar10": [(_CIFAR_TORCHVISION, "cifar10/cifar10_test_png.tar.gz"),
+                (_CIFAR_TORCHVISION, "cifar10/cifar10_train_airplane_automobile_png.tar.gz"),
+                (_CIFAR_TORCHVISION, "cifar10/cifar10_train_other8_png.tar.gz")],
+    # airplane and automobile only (the shared CIFAR autoencoder's classes)
+    "cifar10_airplane_automobile": [(_CIFAR_TORCHVISION, "cifar10/cifar10_test_png.tar.gz"),
+                                    (_CIFAR_TORCHVISION, "cifar10/cifar10_train_airplane_automobile_png.tar.gz")],
+    "cifar10_resnet20": [("cifar10-resnet/resnet20-12fca82f.th",)],
+    "cifar10_resnet56": [("cifar10-resnet/resnet56-4bfd9763.th",)],
+    "imagenet_samples": [("imagenet-samples",)],
+}
+
+
+def data_requirements(chapter: str, P: Mapping[str, Any]) -> list[tuple[str, ...]]:
+    """The chapter's ``DATA`` under the resolved ``P``: a list of tuples of alternative paths
+    (relative to ``$DMM_DATA``, or absolute)."""
+    declared = _chapter(chapter).get("data") or []
+    if callable(declared):
+        declared = declared(P)
+    out: list[tuple[str, ...]] = []
+    for entry in declared:
+        if isinstance(entry, str) and entry in DATA_SETS:
+            out += DATA_SETS[entry]
+        elif isinstance(entry, str):
+            out.append((entry,))
+        elif isinstance(entry, (tuple, list)) and entry and all(isinstance(e, str) for e in entry):
+            out.append(tuple(entry))
+        else:
+            raise ParameterError(f"chapter {chapter!r}: DATA entry {entry!r} is neither a data set "
+                                 f"({', '.join(DATA_SETS)}), a path nor a tuple of alternative paths")
+    return out
+
+
+def check_data(chapter: str, P: Mapping[str, Any]) -> list[Any]:
+    """Check that every file of the chapter's ``DATA`` (:func:`data_requirements`) is there and,
+    when its checksum is known (:mod:`dmmlib.data.checksums`), intact; return the paths found.
+    Raises :class:`DataRequirementError` (one line: the file, ``DMM_DATA`` and where the layout
+    is described) for the first one missing or corrupt."""
+    from pathlib import Path
+
+    from dmmlib.data.checksums import verify
+    from dmmlib.data.paths import DataError, data_dir
+
+    root = data_dir()
+    found = []
+    for alternatives in data_requirements(chapter, P):
+        path = next((root / a for a in alternatives if (root / a).exists()), None)
+        if path is None:
+            names = " or ".join(str(Path(a)) for a in alternatives)
+            raise DataRequirementError(
+                f"chapter {chapter!r} needs {names} in DMM_DATA={root}, not found "
+                "(README.md, section Data, lists the files and where to put them)")
+        if path.is_file():
+            try:
+                verify(path)
+            except DataError as err:
+                raise DataRequirementError(f"chapter {chapter!r}: {err}".replace("\n", " ")) from err
+        found.append(path)
+    return found
+
+
 def from_namespace(chapter: str, namespace: Mapping[str, Any]) -> Mapping[str, Any]:
-    """:func:`resolve` with ``profile`` and the knobs read from a notebook's ``globals()``."""
+    """:func:`validate` with ``profile`` and the knobs read from a notebook's ``globals()``.
+
+    A name that papermill injected (its cell starts with ``# Parameters``; found in IPython's
+    input history ``In``) and the chapter does not know is refused, like an unknown name on the
+    command line: ``papermill ... -p seedz 2`` stops here instead of running with the default."""
+    injected = injected_names(namespace)
+    allowed = {"profile", *knobs(chapter)}
+    unknown = sorted(set(injected) - allowed)
+    if unknown:
+        raise ParameterError(
+            f"unknown parameter(s) {', '.join(map(repr, unknown))} for chapter {chapter!r} (injected by papermill); "
+            f"allowed: {', '.join(sorted(allowed))}")
     profile = namespace.get("profile", "quick")
-    return resolve(chapter, profile, **{k: namespace[k] for k in knobs(chapter) if k in namespace})
+    return validate(chapter, profile, {k: namespace[k] for k in knobs(chapter) if k in namespace})
+
+
+PAPERMILL_MARK = "# Parameters"  # the first line of the cell papermill injects (papermill.translators)
+
+
+def injected_names(namespace: Mapping[str, Any]) -> list[str]:
+    """The names assigned by the cells papermill injected into this notebook run: the cells of
+    IPython's input history (``In`` in ``namespace``) whose first line is ``# Parameters``."""
+    import ast
+
+    names: list[str] = []
+    history = namespace.get("In") or namespace.get("_ih") or []
+    for source in history if isinstance(history, (list, tuple)) else []:
+        if not isinstance(source, str) or source.lstrip().split("\n", 1)[0].strip() != PAPERMILL_MARK:
+            continue
+        try:
+            tree = ast.parse(source)
+        except SyntaxError:
+            continue
+        for node in tree.body:
+            if isinstance(node, ast.Assign):
+                names += [t.id for t in node.targets if isinstance(t, ast.Name)]
+    return names
+
+
+def parse_assignments(items: list[str]) -> dict[str, Any]:
+    """``["seeds=5", "width=2000"]`` -> ``{"seeds": 5, "width": 2000}``; a name given twice is
+    refused (:class:`ParameterError`) instead of keeping the last value."""
+    out: dict[str, Any] = {}
+    for text in items:
+        name, value = parse_assignment(text)
+        if name in out:
+            raise ParameterError(f"parameter {name!r} is given twice ({name}={out[name]!r} and {name}={value!r}); give it once")
+        out[name] = value
+    return out
 
 
 def parse_assignment(text: str) -> tuple[str, Any]:
@@ -181,6 +356,35 @@ def _check_range(chapter: str, name: str, value: Any, bounds) -> None:
             )
 
 
+def _check_choice(chapter: str, name: str, value: Any, allowed) -> None:
+    """``value`` (or, for a list knob, each of its elements) must be one of ``allowed``."""
+    if allowed is None:
+        return
+    listed = isinstance(value, (list, tuple))
+    for v in value if listed else [value]:
+        if not any(v == a and isinstance(v, bool) == isinstance(a, bool) for a in allowed):
+            what = f"each element of parameter {name!r}" if listed else f"parameter {name!r}"
+            raise ParameterError(f"{what} of chapter {chapter!r} must be one of "
+                                 f"{', '.join(map(repr, allowed))}, got {v!r}")
+
+
+def _check_constraints(chapter: str, values: Mapping[str, Any], constraints) -> None:
+    import re
+
+    for description, predicate in constraints:
+        try:
+            ok = bool(predicate(MappingProxyType(values)))
+        except ValueError as err:  # a predicate may say why (a chapter's own check_params(P) raising)
+            ok, description = False, f"{description} ({' '.join(str(err).split())})"
+        except Exception as err:  # a predicate that cannot evaluate these values: they break it
+            ok, description = False, f"{description} (could not be checked: {type(err).__name__}: {err})"
+        if not ok:
+            named = [k for k in values if re.search(rf"\b{re.escape(k)}\b", description)]
+            got = "; ".join(f"{k}={values[k]!r}" for k in named)
+            raise ParameterError(f"parameters of chapter {chapter!r} must satisfy: {description}"
+                                 + (f"; got {got}" if got else ""))
+
+
 def _chapter(chapter: str) -> dict[str, dict[str, Any]]:
     if chapter not in PROFILES:
         raise ParameterError(f"unknown chapter {chapter!r}; known: {', '.join(sorted(PROFILES))}")
@@ -195,8 +399,25 @@ def _checked(chapter: str, name: str, value: Any, example: Any) -> Any:
             return isinstance(v, (int, float))
         if isinstance(ex, (list, tuple)):
             return isinstance(v, (list, tuple)) and (not ex or all(ok(e, ex[0]) for e in v))
+        if isinstance(ex, dict):
+            return isinstance(v, dict) and set(v) == set(ex) and all(ok(v[k], ex[k]) for k in ex)
         return isinstance(v, type(ex))
 
+    if isinstance(example, dict) and isinstance(value, dict):
+        missing = [k for k in example if k not in value]
+        unknown = [k for k in value if k not in example]
+        if missing or unknown:
+            raise ParameterError(
+                f"parameter {name!r} of chapter {chapter!r} must give every key of {example!r} and no other"
+                + (f"; unknown key(s) {', '.join(map(repr, unknown))}" if unknown else "")
+                + (f"; missing key(s) {', '.join(map(repr, missing))}" if missing else ""))
+        for k in example:
+            if not ok(value[k], example[k]):
+                raise ParameterError(
+                    f"parameter {name!r} of chapter {chapter!r}: entry {k!r} must be of type {_type_name(example[k])} "
+                    f"(e.g. {example[k]!r}), got {value[k]!r} of type {type(value[k]).__name__}")
+        return {k: float(value[k]) if isinstance(example[k], float) and not isinstance(value[k], bool) else value[k]
+                for k in example}
     if not ok(value, example):
         raise ParameterError(
             f"parameter {name!r} of chapter {chapter!r} must be of type {_type_name(example)} "

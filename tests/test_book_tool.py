@@ -212,6 +212,10 @@ def test_sigterm_is_handled_like_ctrl_c(tiny, tmp_path):
     proc.send_signal(signal.SIGTERM)
     out, _ = proc.communicate(timeout=60)
     assert proc.returncode == 130, out
+    assert "Traceback" not in out and "ZMQError" not in out, out  # one line, not the kernel's noise
+    log = tiny.log_path("tiny", "smoke")
+    assert f"[book] interrupted; the previous output is kept (traceback: {log})" in out
+    assert "KeyboardInterrupt" in log.read_text()
     assert not list(folder.glob("tmp*")), "the temporary folder must be removed"
     assert tiny.executed_path("tiny", "smoke").read_bytes() == before
 
@@ -328,3 +332,119 @@ def test_glued_numpy_scalars_become_plain_numbers_on_the_site():
     outs = json.loads(book.for_static_site(json.dumps(nb).encode()))["cells"][0]["outputs"]
     assert outs[0]["data"]["application/papermill.record/text/plain"] == "30.5"  # glued: formatted by {glue:text}
     assert outs[1]["data"]["text/plain"] == "np.float64(1.0)"  # not glued: left as printed
+
+
+# --- issue 31: one line for every bad input, interrupt and failure; the site alone; stale tables ----
+
+TINY_PROFILES = ("{'smoke': {'n': 2, 'seeds': 1, 'digits': [2, 3]}, 'quick': {'n': 3, 'seeds': 3, 'digits': [2, 3]}, "
+                 "'paper': {'n': 4, 'seeds': 3, 'digits': [2, 3]}, 'ranges': {'n': (-5, 1000), 'digits': (0, 9)}, "
+                 "'choices': {}, 'data': [], "
+                 "'constraints': [('digits: two distinct digits', lambda P: len(set(P['digits'])) == len(P['digits']) == 2)]}")
+CHECKED_CHAPTER = CHAPTER.replace('''```{code-cell} ipython3
+import time''', f'''```{{code-cell}} ipython3
+from dmmlib import params
+params.PROFILES["tiny"] = {TINY_PROFILES}  # the test chapter registers itself in the kernel
+P = params.from_namespace("tiny", globals())
+```
+
+```{{code-cell}} ipython3
+import time''')
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--params", "profile=paper"], "'profile' is not one of chapter 'tiny''s parameters"),
+    (["--params", "seeds=2 seeds=3"], "'seeds' is given twice"),
+    (["--params", "digits=[1, 2, 3]"], "two distinct digits"),
+])
+def test_command_line_refuses_in_one_line(tiny, capsys, argv, message, monkeypatch):
+    monkeypatch.setitem(params.PROFILES["tiny"], "constraints",
+                        [("digits: two distinct digits", lambda P: len(set(P["digits"])) == len(P["digits"]) == 2)])
+    assert book.main(["execute", "--chapter", "tiny", "--profile", "smoke", *argv], book=tiny) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err
+    assert not (tiny.root / "_build").exists()
+
+
+def test_missing_data_is_refused_before_work(tiny, capsys, monkeypatch):
+    monkeypatch.setitem(params.PROFILES["tiny"], "data", ["mnist/t10k-images-idx3-ubyte.gz"])
+    assert book.main(["execute", "--chapter", "tiny", "--profile", "smoke"], book=tiny) == 2
+    err = capsys.readouterr().err
+    assert "chapter 'tiny' needs mnist/t10k-images-idx3-ubyte.gz in DMM_DATA=" in err and err.count("\n") == 1
+    assert not (tiny.root / "_build").exists()
+
+
+@pytest.mark.slow  # papermill on the tiny chapter, as README shows it
+def test_papermill_route_refuses_a_misspelled_name(tiny, tmp_path):
+    (tiny.chapters / "tiny.md").write_text(CHECKED_CHAPTER)
+    bin_ = os.path.dirname(sys.executable)
+    nb = tmp_path / "ch.ipynb"
+    subprocess.run([os.path.join(bin_, "jupytext"), "--to", "ipynb", "-o", str(nb), str(tiny.chapters / "tiny.md")],
+                   check=True, capture_output=True)
+    env = {**os.environ, "PYTHONPATH": str(book.ROOT)}
+    run = subprocess.run([os.path.join(bin_, "papermill"), str(nb), str(tmp_path / "out.ipynb"), "-p", "profile", "smoke",
+                          "-p", "seedz", "2"], capture_output=True, text=True, env=env, cwd=str(tiny.chapters))
+    assert run.returncode != 0
+    assert "unknown parameter(s) 'seedz' for chapter 'tiny' (injected by papermill)" in run.stdout + run.stderr
+    ok = subprocess.run([os.path.join(bin_, "papermill"), str(nb), str(tmp_path / "out.ipynb"), "-p", "profile", "smoke",
+                         "-p", "seeds", "2"], capture_output=True, text=True, env=env, cwd=str(tiny.chapters))
+    assert ok.returncode == 0, ok.stderr[-2000:]
+
+
+@pytest.mark.slow  # executes the tiny chapter with papermill
+def test_a_failing_cell_is_one_line_naming_the_log(tiny, capsys):
+    assert book.main(["execute", "--chapter", "tiny", "--profile", "smoke", "--param", "n=-1"], book=tiny) == 1
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    log = tiny.log_path("tiny", "smoke")
+    assert err.startswith("error: chapter 'tiny' failed in cell") and "n must be non-negative" in err and str(log) in err
+    assert "AssertionError" in log.read_text() and "Traceback" in log.read_text()
+
+
+def test_site_builds_only_from_executed_notebooks(tiny, monkeypatch, capsys):
+    monkeypatch.setattr(book.Book, "_run_papermill", lambda *a: pytest.fail("site must execute nothing"))
+    assert book.main(["site", "--profile", "smoke"], book=tiny) == 2
+    err = capsys.readouterr().err
+    assert "not executed for profile 'smoke': tiny" in err and "make chapter NAME=tiny PROFILE=smoke" in err
+    out = tiny.executed_path("tiny", "smoke")
+    out.parent.mkdir(parents=True)
+    out.write_text(json.dumps({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
+    built = []
+    monkeypatch.setattr(book.Book, "_jupyter_book", lambda self, profile, output=None: built.append(profile) or output)
+    assert book.main(["site", "--profile", "smoke"], book=tiny) == 0
+    assert built == ["smoke"]
+    assert "tiny: its page, dmmlib code or data changed since this run" in capsys.readouterr().out  # no stamp: stale
+
+
+def test_benchmark_tables_are_marked_stale_when_their_code_changed(tmp_path):
+    sys.path.insert(0, str(book.ROOT / "benchmarks"))
+    import common
+
+    common.write_results(tmp_path / "fresh", {"x": 1}, "### Fresh\n\n| a |\n| --- |\n| 1 |", code=("dmmlib.stats",))
+    common.write_results(tmp_path / "old", {"x": 1}, "### Old\n\n| a |", code=("dmmlib.stats",))
+    stored = json.loads((tmp_path / "old.json").read_text())
+    assert stored["code"]["modules"] == ["dmmlib.stats"] and len(stored["code"]["version"]) == 16
+    stored["code"]["version"] = "0" * 16  # measured on other code
+    (tmp_path / "old.json").write_text(json.dumps(stored))
+    (tmp_path / "legacy.md").write_text("### Legacy\n\n| a |")
+    (tmp_path / "legacy.json").write_text(json.dumps({"x": 1}))
+    text = book.benchmark_tables(tmp_path)
+    fresh, legacy, old = text.split("### ")[1:]
+    assert "stale" not in fresh.lower() and "{warning}" not in fresh
+    assert old.startswith("Old\n\n```{warning}\nStale: this table measured `dmmlib.stats`") and "make bench" in old
+    assert "does not record the version of the code" in legacy
+
+
+def test_the_dry_run_table_records_its_memory_cap_and_code_per_row(tmp_path):
+    sys.path.insert(0, str(book.ROOT / "tools"))
+    import dry_run
+
+    class Args:
+        memory_gb, gpu_tflops = 16.0, 60.0
+
+    row = {"chapter": "a", "ok": True, "error": "", "extra": {}, "loops": {}, "t1_s": 1.0, "t2_s": 1.0, "peak_rss_gb": 1.0,
+           "cpu_hours": [0.1, 0.1], "gpu_hours": [0.01, 0.01], "cpu_gflops": 50.0, "memory_gb": 16.0, "code": dry_run._code()}
+    old = {**row, "chapter": "b", "code": "0" * 16, "memory_gb": 20.0}
+    dry_run.write_results([row, old], 50.0, Args, "test machine", tmp_path)
+    md = (tmp_path / "paper_dry_run.md").read_text()
+    assert "capped at 16 GB and 20 GB" in md
+    assert "| a | ok |" in md and "| b | ok (older code) |" in md
+    assert json.loads((tmp_path / "paper_dry_run.json").read_text())["code"]["version"] == "mixed"

@@ -1,9 +1,14 @@
+#!/usr/bin/env python3
 """Execute the book's chapters with papermill and build the static site with Jupyter Book.
 
-    python tools/book.py execute [--chapter NAME ...] [--profile quick] [--param k=v ...]
-                                 [--params "k=v; k2=[1, 2]"] [--force]
-    python tools/book.py build   [--profile quick] [--output DIR] [--defaults] [--force]
-    python tools/book.py list
+    tools/book.py execute [--chapter NAME ...] [--profile quick] [--param k=v ...]
+                          [--params "k=v; k2=[1, 2]"] [--force]
+    tools/book.py build   [--profile quick] [--output DIR] [--defaults]
+    tools/book.py site    [--profile quick] [--output DIR]     # the site only: executes nothing
+    tools/book.py list
+
+(``tools/book.py`` runs itself with the project's ``.venv/bin/python`` when started by another
+Python that lacks the requirements; ``.venv/bin/python tools/book.py ...`` is the same.)
 
 Layout under ``book/_build/<profile>/``:
 
@@ -27,11 +32,19 @@ last ``make chapter ... PARAMS=...``), and every page says which profile and par
 ran with. ``build --defaults`` re-runs every chapter that ran with overrides with the
 profile's own values.
 
-Parameters are validated for every chapter before any chapter runs; a parameter that scales
+``site`` stages the executed notebooks and runs Jupyter Book without executing anything (a
+chapter that has never been executed is an error; one whose source, code or data changed
+since its run is shown as it ran, with a note in the terminal).
+
+Parameters are validated for every chapter before any chapter runs (:func:`dmmlib.params.validate`:
+names, types, ranges, dict keys, allowed values, the chapter's constraints and its data files);
+a parameter that scales
 the cost (seeds, epochs, steps, sample and image counts, widths) set to more than
 ``COST_LIMIT`` times its quick value is refused unless ``--force``. An executed notebook is
 written atomically, so a failed or interrupted run (Ctrl-C or SIGTERM) leaves the previous
-one (or none) in place; temporary folders left by a killed run are removed by the next.
+one (or none) in place; temporary folders left by a killed run are removed by the next. An
+interrupt or a failed cell prints one line naming the log file that keeps the full traceback
+and the kernel's own messages (``book/_build/<profile>/logs/<chapter>.log``).
 """
 from __future__ import annotations
 
@@ -63,6 +76,26 @@ COST_KNOB = re.compile(
 # warning; the kernel only listens on 127.0.0.1 for this one run
 KERNEL_ARGS = ["--IPKernelApp.log_level=ERROR"]
 STALE_TMP_S = 6 * 3600  # an orphaned temporary file or owner-less folder older than this is removed
+
+
+
+def _in_project_python() -> None:
+    """Started by a Python without the project's requirements (``tools/book.py`` through its
+    shebang, or ``python3 tools/book.py``): run again with ``.venv/bin/python`` when it exists."""
+    try:
+        import papermill  # noqa: F401
+        import torch  # noqa: F401
+        import yaml  # noqa: F401
+    except ImportError as err:
+        venv = ROOT / ".venv" / "bin" / "python"
+        if venv.exists() and Path(sys.prefix).resolve() != (ROOT / ".venv").resolve():
+            os.execv(str(venv), [str(venv), *sys.argv])
+        sys.exit(f"error: {err.name} is missing from {sys.executable}; run `make help` once (it creates .venv) "
+                 "and use .venv/bin/python")
+
+
+if __name__ == "__main__":
+    _in_project_python()
 
 sys.path.insert(0, str(ROOT))
 from dmmlib import params  # noqa: E402
@@ -123,6 +156,7 @@ class Book:
         self.root = Path(root).resolve()
         self.chapters = self.root / "chapters"
         self.build_root = Path(build_root).resolve() if build_root else self.root / "_build"
+        self.current = None  # (chapter, log file) of the run in progress: where an error's traceback goes
 
     # --- layout -----------------------------------------------------------------------------
     def chapter_names(self) -> list[str]:
@@ -156,6 +190,11 @@ class Book:
         """Where ``build`` puts Jupyter Book's output (the HTML in ``<it>/_build/html``)."""
         return self.root if profile == "quick" else self.build_dir(profile)
 
+    def log_path(self, name: str, profile: str) -> Path:
+        """The log of the chapter's last run: the kernel's own messages, and the full traceback
+        of an interrupt or a failed cell."""
+        return self.build_dir(profile) / "logs" / f"{name}.log"
+
     def record(self, name: str, profile: str) -> dict | None:
         """The stamp record of the chapter's last run, or None."""
         stamp = self.executed_path(name, profile).with_suffix(".stamp.json")
@@ -182,15 +221,21 @@ class Book:
         )
         return hashlib.sha256(blob.encode()).hexdigest()
 
-    def validate(self, names: list[str], profile: str, overrides: dict) -> None:
-        """Raise a clear error for an unknown chapter, profile, parameter, wrong type or range, before any work."""
+    def validate(self, names: list[str], profile: str, overrides: dict, data: bool = True) -> None:
+        """Raise a one-line :class:`~dmmlib.params.ParameterError` before any work for an unknown
+        chapter, profile or parameter, a wrong type, range, dict key or choice, a broken constraint
+        between knobs, or (``data``) a missing or corrupt data file (:func:`dmmlib.params.validate`)."""
         known = self.chapter_names()
         for name in names:
             if name not in known:
                 raise params.ParameterError(f"unknown chapter {name!r}; chapters: {', '.join(known)}")
             if not (self.chapters / f"{name}.md").exists():
                 raise params.ParameterError(f"chapter {name!r} is in _toc.yml but chapters/{name}.md is missing")
-            params.resolve(name, profile, **overrides)
+            if name not in params.PROFILES:
+                raise params.ParameterError(
+                    f"chapter {name!r} has a page but no parameters: dmmlib/chapters/{name}/ needs __init__.py "
+                    "and profiles.py (CONTRIBUTING.md, Adding a chapter)")
+            params.validate(name, profile, overrides, data=data)
 
     def execute(self, names: list[str], profile: str, overrides: dict, force: bool = False) -> dict[str, float]:
         """Execute ``names`` with ``overrides`` (incrementally); return {name: seconds} for the chapters that ran.
@@ -228,7 +273,10 @@ class Book:
         import papermill
 
         out.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(dir=out.parent) as tmp:
+        log = self.log_path(name, profile)
+        log.parent.mkdir(parents=True, exist_ok=True)
+        self.current = (name, log)
+        with tempfile.TemporaryDirectory(dir=out.parent) as tmp, open(log, "w") as kernel_log:
             (Path(tmp) / OWNER).write_text(str(os.getpid()))
             source = Path(tmp) / f"{name}.ipynb"
             target = Path(tmp) / f"{name}.out.ipynb"
@@ -247,7 +295,7 @@ class Book:
                     str(source), str(target), parameters={"profile": profile, **overrides},
                     kernel_name="python3", cwd=str(self.chapters), progress_bar=True,
                     execution_timeout=CELL_TIMEOUT_S, request_save_on_cell_execute=False,
-                    extra_arguments=KERNEL_ARGS,
+                    extra_arguments=KERNEL_ARGS, kernel_manager_class=_logged_kernel_manager(kernel_log),
                 )
             finally:
                 echo.stop()
@@ -262,6 +310,7 @@ class Book:
                         print(f"[book] {name}: {line}", file=sys.stderr, flush=True)
             seconds = time.perf_counter() - start
             os.replace(target, out)
+        self.current = None
         return seconds
 
     def clean_stale(self, profile: str) -> list[Path]:
@@ -342,7 +391,7 @@ class Book:
             overrides = {} if defaults or not r else dict(r.get("overrides") or {})
             if overrides:
                 try:
-                    self.validate([name], profile, overrides)
+                    self.validate([name], profile, overrides, data=False)  # the data: checked below, once
                 except params.ParameterError as err:
                     print(f"[book] {name}: the overrides of its last run are no longer valid ({err}); "
                           "using the profile's values", flush=True)
@@ -350,6 +399,25 @@ class Book:
             plan[name] = overrides
         # recorded overrides were accepted when they ran (make chapter checks their cost)
         self._execute(plan, profile, check_cost=False)
+        return self._jupyter_book(profile, output)
+
+    def site(self, profile: str, output: Path | None = None) -> Path:
+        """Build the site from the executed notebooks as they are, executing nothing; return the
+        HTML folder. A chapter never executed is a one-line error; one whose source, dmmlib code
+        or data changed since its run is shown as it ran, and named in the terminal."""
+        missing = [n for n in self.chapter_names() if not self.executed_path(n, profile).exists()]
+        if missing:
+            raise NotExecutedError(
+                f"not executed for profile {profile!r}: {', '.join(missing)}; run `make chapter NAME={missing[0]}"
+                f"{'' if profile == 'quick' else ' PROFILE=' + profile}` (or `make book`{'' if profile == 'quick' else ' PROFILE=' + profile}) first")
+        for name in self.chapter_names():
+            r = self.record(name, profile) or {}
+            if r.get("stamp") != self.stamp_of(name, profile, dict(r.get("overrides") or {})):
+                print(f"[book] {name}: its page, dmmlib code or data changed since this run; the site shows the run "
+                      f"of {r.get('finished', '?')} (`make book` re-runs it)", flush=True)
+        return self._jupyter_book(profile, output)
+
+    def _jupyter_book(self, profile: str, output: Path | None = None) -> Path:
         site = self.stage(profile)
         output = Path(output or self.default_output(profile)).resolve()
         cmd = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(site), "--path-output", str(output),
@@ -362,6 +430,24 @@ class Book:
 
 
 OWNER = ".owner-pid"  # inside a run's temporary folder: the pid of the process that made it
+
+
+class NotExecutedError(params.ParameterError):
+    """``site``: a chapter has no executed notebook for the profile."""
+
+
+def _logged_kernel_manager(log):
+    """A kernel manager class whose kernels write their own messages (stderr: ipykernel's log,
+    such as the ZMQ errors of a kernel shut down mid-reply) to the open file ``log``, not to the
+    terminal."""
+    from jupyter_client import AsyncKernelManager
+
+    class LoggedKernelManager(AsyncKernelManager):
+        async def start_kernel(self, **kw):
+            kw.setdefault("stderr", log)
+            return await super().start_kernel(**kw)
+
+    return LoggedKernelManager
 
 
 def _alive(pid: int) -> bool:
@@ -521,12 +607,34 @@ def for_static_site(data: bytes, record: dict | None = None, paper: str = "") ->
     return (json.dumps(nb, indent=1, ensure_ascii=False) + "\n").encode()
 
 
-def benchmark_tables() -> str:
-    """The Markdown tables of ``benchmarks/results/*.md``, one after the other."""
-    tables = sorted((ROOT / "benchmarks" / "results").glob("*.md"))
+# the script that writes each table of benchmarks/results (the others: benchmarks/bench_<name>.py)
+TABLE_SCRIPTS = {"paper_dry_run": "tools/dry_run.py", "widgets": "-m pytest tests/test_jupyterlab.py"}
+
+
+def benchmark_tables(results: Path | None = None) -> str:
+    """The Markdown tables of ``benchmarks/results/*.md``, one after the other, each behind a
+    warning when the code it measured has changed since (its ``.json`` records the code's
+    version: ``benchmarks/common.py``, ``code_stamp``), or a note when it records none."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from common import stale_note
+
+    tables = sorted(Path(results or ROOT / "benchmarks" / "results").glob("*.md"))
     if not tables:
         return "No benchmark has been run on this checkout yet: `make bench` runs them.\n"
-    return "\n\n".join(t.read_text().strip() for t in tables) + "\n"
+    out = []
+    for t in tables:
+        try:
+            result = json.loads(t.with_suffix(".json").read_text())
+        except (OSError, ValueError):
+            result = {}
+        script = TABLE_SCRIPTS.get(t.stem, f"benchmarks/bench_{t.stem}.py")
+        text = t.read_text().strip()
+        note = stale_note(result, script)
+        if note:  # after the table's heading, when it has one
+            head, sep, rest = text.partition("\n")
+            text = f"{head}\n\n{note}{rest.lstrip()}" if head.startswith("#") and sep else note + text
+        out.append(text)
+    return "\n\n".join(out) + "\n"
 
 
 def _threads() -> int:
@@ -584,6 +692,10 @@ def main(argv: list[str] | None = None, book: Book | None = None) -> int:
                     help="the HTML goes to OUTPUT/_build/html (default: book/ for quick, book/_build/<profile> otherwise)")
     bd.add_argument("--defaults", action="store_true", help="run every chapter with the profile's values, "
                     "not the parameters of its last run")
+    st = sub.add_parser("site", help="build the HTML from the executed notebooks, executing nothing")
+    st.add_argument("--profile", default="quick")
+    st.add_argument("--output", type=Path, default=None,
+                    help="the HTML goes to OUTPUT/_build/html (default: book/ for quick, book/_build/<profile> otherwise)")
     sub.add_parser("list", help="list the chapters")
     args = parser.parse_args(argv)
     if args.root is not None:
@@ -593,17 +705,52 @@ def main(argv: list[str] | None = None, book: Book | None = None) -> int:
         if args.command == "list":
             print("\n".join(book.chapter_names()))
         elif args.command == "execute":
-            overrides = dict(params.parse_assignment(p) for p in [*args.param, *split_params(args.params)])
+            overrides = params.parse_assignments([*args.param, *split_params(args.params)])
             book.execute(args.chapter or book.chapter_names(), args.profile, overrides, force=args.force)
+        elif args.command == "site":
+            book.site(args.profile, args.output)
         else:
             book.build(args.profile, args.output, defaults=args.defaults)
     except params.ParameterError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("[book] interrupted; the previous output is kept", file=sys.stderr, flush=True)
+        log = _log_traceback(book, getattr(args, "profile", "quick"))
+        print(f"[book] interrupted; the previous output is kept (traceback: {log})", file=sys.stderr, flush=True)
         return 130
+    except Exception as err:
+        from papermill.exceptions import PapermillExecutionError
+
+        if not isinstance(err, PapermillExecutionError):
+            raise
+        name = book.current[0] if book.current else "?"
+        log = _log_traceback(book, args.profile)
+        print(f"error: chapter {name!r} failed in cell [{err.exec_count}]: {err.ename}: {_one_line(err.evalue)} "
+              f"(the previous output is kept; traceback: {log})", file=sys.stderr, flush=True)
+        return 1
     return 0
+
+
+def _one_line(text: str, limit: int = 500) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _log_traceback(book: Book, profile: str) -> Path:
+    """Append the exception being handled (its full traceback) to the log of the chapter that was
+    running (:meth:`Book.log_path`), else to ``<build>/<profile>/logs/book.log``; return the log."""
+    import traceback
+
+    log = book.current[1] if book.current else book.build_dir(profile) / "logs" / "book.log"
+    book.current = None
+    try:
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with open(log, "a") as f:
+            f.write(f"\n--- {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}: tools/book.py {' '.join(sys.argv[1:])}\n")
+            f.write(traceback.format_exc())
+    except OSError:
+        pass
+    return log
 
 
 if __name__ == "__main__":

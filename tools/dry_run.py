@@ -1,7 +1,13 @@
+#!/usr/bin/env python3
 """A dry run of the ``paper`` profile: every chapter at the paper's sizes, its long loops cut.
 
-    python tools/dry_run.py [--chapter NAME ...] [--memory-gb 20] [--gpu-tflops 60]
-    python tools/dry_run.py --reestimate     # the estimates again from the recorded times
+    tools/dry_run.py [--chapter NAME ...] [--memory-gb 20] [--gpu-tflops 60]
+    tools/dry_run.py --reestimate     # the estimates again from the recorded times
+
+(run by ``.venv/bin/python``: the script starts itself with it when another Python lacks the
+requirements). Bad input (an unknown chapter, a ``DRY_RUN`` override out of range, a missing
+data file) stops with one line and exit status 2 before any run; Ctrl-C or SIGTERM with one
+line naming the log that keeps the traceback (``book/_build/dry-run/dry-run.log``).
 
 Each chapter is executed twice with papermill under ``profile = "paper"``: once with every
 loop knob (seeds, epochs, steps, iterations, restarts, Monte Carlo samples: see :data:`LOOP_SUFFIXES`) cut to 1
@@ -39,6 +45,23 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
+
+
+def _in_project_python() -> None:
+    """Started by a Python without the requirements: run again with ``.venv/bin/python``."""
+    try:
+        import papermill  # noqa: F401
+        import torch  # noqa: F401
+    except ImportError as err:
+        venv = ROOT / ".venv" / "bin" / "python"
+        if venv.exists() and Path(sys.prefix).resolve() != (ROOT / ".venv").resolve():
+            os.execv(str(venv), [str(venv), *sys.argv])
+        sys.exit(f"error: {err.name} is missing from {sys.executable}; run `make help` once (it creates .venv) "
+                 "and use .venv/bin/python")
+
+
+if __name__ == "__main__":
+    _in_project_python()
 from dmmlib.params import DRY_RUN_ENV  # noqa: E402
 
 OUT = ROOT / "book" / "_build" / "dry-run"
@@ -236,6 +259,31 @@ def estimate(t1: float, t2: float, loops: dict[str, tuple[int, int, int]]) -> tu
 
 
 def main(argv=None) -> int:
+    """The command line: :func:`run_main`, with bad input and interrupts reported in one line."""
+    import signal
+    import traceback
+
+    from dmmlib.params import ParameterError
+
+    def term(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, term)
+    try:
+        return run_main(argv)
+    except ParameterError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        log = OUT / "dry-run.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with open(log, "a") as f:
+            f.write(f"\n--- {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}\n{traceback.format_exc()}")
+        print(f"[dry-run] interrupted; the recorded results are unchanged (traceback: {log})", file=sys.stderr, flush=True)
+        return 130
+
+
+def run_main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--chapter", action="append")
     ap.add_argument("--memory-gb", type=float, default=20.0)
@@ -258,8 +306,9 @@ def main(argv=None) -> int:
     from dmmlib import params
 
     chapters = args.chapter or book.chapter_names()
-    for name in chapters:
-        params.resolve(name, "paper", **dry_overrides(name, 1))  # refuse bad names before any work
+    book.DEFAULT.validate(chapters, "paper", {}, data=False)  # an unknown chapter: one line, before any work
+    for name in chapters:  # the dry run's own overrides, the chapter's constraints and its data, before any work
+        params.validate(name, "paper", dry_overrides(name, 1))
     rate = cpu_gflops()
     rows = []
     for name in chapters:
@@ -278,7 +327,8 @@ def main(argv=None) -> int:
                      "t1_s": r1["seconds"], "t2_s": r2["seconds"], "peak_rss_gb": max(r1["peak_rss_gb"], r2["peak_rss_gb"]),
                      "loops": loops, "below_noise": below_noise, "cpu_hours": [add / 3600, nest / 3600],
                      "gpu_hours": [add / 3600 / gpu_factor, nest / 3600 / gpu_factor], "cpu_gflops": rate,
-                     "load_average": os.getloadavg()[0]})
+                     "load_average": os.getloadavg()[0], "memory_gb": args.memory_gb, "code": _code(),
+                     "date": time.strftime("%Y-%m-%d", time.gmtime())})
         times = f"{r1['seconds']:.0f} s" + (f" + {r2['seconds']:.0f} s" if r2 is not r1 else "")
         print(f"[dry-run] {name}: {'ok' if rows[-1]['ok'] else 'FAILED: ' + rows[-1]['error']} "
               f"({times}, peak {rows[-1]['peak_rss_gb']:.2f} GB)", flush=True)
@@ -304,8 +354,15 @@ def reestimate(args) -> int:
     values are still the current ones; rewrite the table."""
     store = args.results / "paper_dry_run.json"
     if not store.exists():
-        raise SystemExit(f"error: no recorded dry runs in {store}")
+        from dmmlib.params import ParameterError
+
+        raise ParameterError(f"no recorded dry runs in {store}")
     data = json.loads(store.read_text())
+    unknown = sorted(set(args.chapter or ()) - set(data["rows"]))
+    if unknown:
+        from dmmlib.params import ParameterError
+
+        raise ParameterError(f"no recorded dry run of {', '.join(map(repr, unknown))}; recorded: {', '.join(data['rows'])}")
     rows = []
     for name, row in data["rows"].items():
         if (args.chapter and name not in args.chapter) or not row["ok"]:
@@ -419,6 +476,22 @@ def loops_over_text(chapter: str) -> dict[str, str]:
             for k, size in _profile_attr(chapter, "DRY_RUN_LOOPS_OVER").items() if k in loops}
 
 
+CODE = (("dmmlib",), ("book/chapters/*.md",))  # what a dry run measures: the library and the pages
+
+
+def _code() -> str:
+    from common import code_stamp  # benchmarks/common.py
+
+    return code_stamp(*CODE)
+
+
+def _caps(rows: dict) -> str:
+    """The address-space caps the rows ran under: "16 GB", "16 GB (older rows: not recorded)"."""
+    caps = sorted({r["memory_gb"] for r in rows.values() if "memory_gb" in r})
+    text = " and ".join(f"{c:g} GB" for c in caps) or "a cap not recorded"
+    return text + (" (rows run before it was recorded: not known)" if caps and any("memory_gb" not in r for r in rows.values()) else "")
+
+
 def write_results(rows, rate, args, hw: str, results: Path = RESULTS) -> None:
     """Merge ``rows`` into ``paper_dry_run.json`` (chapters not run this time keep their last
     row) and write the Markdown table."""
@@ -438,14 +511,19 @@ def write_results(rows, rate, args, hw: str, results: Path = RESULTS) -> None:
         fcntl.flock(lock, fcntl.LOCK_EX)
         merged = json.loads(store.read_text())["rows"] if store.exists() else {}
         merged.update({r["chapter"]: r for r in rows})
-        store.write_text(json.dumps({"rows": merged, "cpu_gflops": rate, "hardware": hw}, indent=1))
+        now = _code()
+        versions = {r.get("code") for r in merged.values()}
+        # the table's code version (for the reproducibility page's stale mark): the rows' common one
+        code = {"modules": list(CODE[0]), "files": list(CODE[1]), "version": versions.pop() if len(versions) == 1 else "mixed",
+                "recorded": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+        store.write_text(json.dumps({"rows": merged, "cpu_gflops": rate, "hardware": hw, "code": code}, indent=1))
     lines = ["## The `paper` profile: dry run and cost estimate", "",
              f"Measured by `tools/dry_run.py` (`make dry-run`) on {hw}; CPU float32 matmul rate {_rates(merged, rate)} "
              "GFLOP/s, measured before each chapter (lower when other work shared the machine: the load average "
              "after each chapter's runs is in the table; CPU hours measured under load are upper bounds). "
              "Each chapter ran twice at the paper's sizes with its loop knobs cut: to 1 and to 2 iterations, Monte "
              "Carlo sample counts to 1 % and 2 %, and work the chapter scales (images measured at every checkpoint) "
-             f"to its stated values and twice those (address space capped at {args.memory_gb:g} GB). A loop whose "
+             f"to its stated values and twice those (address space capped at {_caps(merged)}). A loop whose "
              "every iteration runs over a training set the dry run cuts (epochs, the relabelling attack) counts in "
              "iterations over the cut set (the last column shows both). The estimates "
              "bracket the full run between loops that add up and seeds that repeat everything else (each cut "
@@ -457,8 +535,12 @@ def write_results(rows, rate, args, hw: str, results: Path = RESULTS) -> None:
              "(the last column shows it), the peak leaves out the larger arrays the full number needs.", "",
              "| chapter | dry run | peak memory (GB, CPU RSS) | est. CPU hours (1 thread) | est. GPU hours | load average | knobs cut (paper value) |",
              "| --- | --- | ---: | ---: | ---: | ---: | --- |"]
+    lines[2] += (" A row run on older code than the others' is marked \"older code\" (`make dry-run NAME=<chapter>` "
+                 "runs it again).")
     for r in merged.values():
         status = "ok" if r["ok"] else f"failed: {r['error']}".replace("|", "/")
+        if r.get("code") != now:
+            status += f" (older code{', ' + r['date'] if r.get('date') else ''})"
         loops = ", ".join(_cut_text(k, v, r.get("loops_over")) for k, v in r["loops"].items()) or "none"
         if r.get("extra"):
             loops += "; also set: " + ", ".join(f"{k} = {v}" for k, v in r["extra"].items())

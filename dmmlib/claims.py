@@ -149,13 +149,17 @@ class Criterion:
         inside = self.threshold <= value <= self.upper
         return inside if self.direction == "within" else not inside
 
-    def text(self) -> str:
+    def short(self) -> str:
+        """The direction and threshold alone: ``> 0.500``, ``within [0.800, 1.25]``."""
         from dmmlib.report import fmt_number
 
         if self.direction in (">", "<"):
-            core = f"{self.direction} {fmt_number(self.threshold)}"
-        else:
-            core = f"{self.direction} [{fmt_number(self.threshold)}, {fmt_number(self.upper)}]"
+            return f"{self.direction} {fmt_number(self.threshold)}"
+        return f"{self.direction} [{fmt_number(self.threshold)}, {fmt_number(self.upper)}]"
+
+    def text(self) -> str:
+        """:meth:`short` with the threshold's meaning: ``> 0.500 (most of the region)``."""
+        core = self.short()
         return f"{core} ({self.meaning})" if self.meaning else core
 
 

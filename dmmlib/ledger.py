@@ -85,7 +85,7 @@ def _tally_table(first: str, rows: list[tuple]) -> str:
     for name, meaning, k in rows:
         cells = f"<td>{name}</td>" + (f"<td>{escape(meaning)}</td>" if first == "kind" else "")
         body.append("<tr>" + cells + "".join(f"<td>{k[v]}</td>" for v in VERDICTS) + "</tr>")
-    return f'<div class="dmm-table"><table><tr>{head}</tr>{"".join(body)}</table></div>'
+    return f'<div class="dmm-table dmm-ledger-tally"><table><tr>{head}</tr>{"".join(body)}</table></div>'
 
 
 def _filters(claims: Sequence[Claim]) -> str:
@@ -102,7 +102,7 @@ def _claims_table(claims: Sequence[Claim]) -> str:
     rows = []
     for c in claims:
         href = f"chapters/{c.chapter}.html" + (f"#{_html_id(c.section)}" if c.section else "")
-        details = [f"<b>Claim.</b> {escape(c.statement)}",
+        details = [f"<b>Claim.</b> {escape(c.statement)}", f"<b>Criterion.</b> {escape(c.criterion.text())}",
                    f"<b>Source.</b> {escape(c.source)}" + (f": {escape(c.quote)}" if c.quote else ""),
                    f"<b>Paper's number.</b> {escape(c.paper or '—')}",
                    f"<b>Ours.</b> {escape(c.ours.text())}, n = {c.ours.n} {escape(c.ours.n_of)}",
@@ -116,7 +116,7 @@ def _claims_table(claims: Sequence[Claim]) -> str:
                  f'<summary>details</summary>{"<br>".join(details)}</details>')
         rows.append(f'<tr data-verdict="{escape(c.verdict)}" data-kind="{escape(c.kind)}"><td>{title}</td>'
                     f"<td>{escape(c.kind or '—')}</td><td>{escape(c.ours.text())}</td>"
-                    f"<td>{escape(c.criterion.text())}</td><td><b>{escape(c.verdict)}</b></td></tr>")
+                    f"<td>{escape(c.criterion.short())}</td><td><b>{escape(c.verdict)}</b></td></tr>")
     return f'<div class="dmm-table dmm-ledger"><table><tr>{head}</tr>{"".join(rows)}</table></div>'
 
 
@@ -124,7 +124,7 @@ def _setup_table(rows: list[dict]) -> str:
     cols = ("chapter", "condition", "measured", "needs", "paper", "met", "claims")
     head = "".join(f"<th>{c}</th>" for c in cols)
     body = "".join("<tr>" + "".join(f"<td>{escape(str(r[c]))}</td>" for c in cols) + "</tr>" for r in rows)
-    return f'<div class="dmm-table"><table><tr>{head}</tr>{body}</table></div>'
+    return f'<div class="dmm-table dmm-ledger-setup"><table><tr>{head}</tr>{body}</table></div>'
 
 
 def _html_id(label: str) -> str:

@@ -448,3 +448,18 @@ def test_the_dry_run_table_records_its_memory_cap_and_code_per_row(tmp_path):
     assert "capped at 16 GB and 20 GB" in md
     assert "| a | ok |" in md and "| b | ok (older code) |" in md
     assert json.loads((tmp_path / "paper_dry_run.json").read_text())["code"]["version"] == "mixed"
+
+
+def test_an_edited_stylesheet_replaces_its_built_copy(tmp_path):
+    """Sphinx 7.4 never overwrites a static file in the output: the tool drops stale copies first."""
+    source, built = tmp_path / "site" / "_static", tmp_path / "html" / "_static"
+    source.mkdir(parents=True), built.mkdir(parents=True)
+    (source / "tables.css").write_text("new")
+    (source / "same.js").write_text("same")
+    (built / "tables.css").write_text("old")
+    (built / "same.js").write_text("same")
+    (built / "basic.css").write_text("sphinx's own")
+    assert book._drop_stale_static(source, built)
+    assert not (built / "tables.css").exists() and (built / "same.js").exists() and (built / "basic.css").exists()
+    (built / "tables.css").write_text("new")
+    assert not book._drop_stale_static(source, built)  # all up to date: no full rebuild

@@ -420,13 +420,30 @@ class Book:
     def _jupyter_book(self, profile: str, output: Path | None = None) -> Path:
         site = self.stage(profile)
         output = Path(output or self.default_output(profile)).resolve()
+        stale = _drop_stale_static(site / "_static", output / "_build" / "html" / "_static")
         cmd = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(site), "--path-output", str(output),
-               "-W", "-n", "--keep-going", "--builder", "html"]
+               "-W", "-n", "--keep-going", "--builder", "html"] + (["--all"] if stale else [])
         print("[book] " + " ".join(cmd), flush=True)
         subprocess.run(cmd, check=True)
         html = output / "_build" / "html"
         print(f"[book] built: open {html / 'index.html'}", flush=True)
         return html
+
+
+def _drop_stale_static(source: Path, built: Path) -> bool:
+    """Remove the built copies of the book's own static files (CSS, scripts) that differ from
+    their source, and say whether one differed or was missing: Sphinx 7.4 never overwrites a
+    static file already in the output, and copies none when no page changed, so the build must
+    then rebuild every page (``--all``) for an edited stylesheet to reach the site."""
+    if not source.is_dir() or not built.is_dir():
+        return False
+    stale = False
+    for src in source.rglob("*"):
+        out = built / src.relative_to(source)
+        if src.is_file() and (not out.is_file() or out.read_bytes() != src.read_bytes()):
+            out.unlink(missing_ok=True)
+            stale = True
+    return stale
 
 
 OWNER = ".owner-pid"  # inside a run's temporary folder: the pid of the process that made it

@@ -4,13 +4,16 @@
 
 1. one sentence with the tally of verdicts and how many decided verdicts chance alone could
    flip (:func:`dmmlib.claims.chance_flips`);
-2. the tally per kind of claim (paper, companion, notes, extension, protocol) and per chapter;
+2. the tally per kind of claim (paper, companion, notes, extension, protocol);
 3. filters by verdict and by kind (``book/_static/ledger.js``; the page works without them);
 4. one folded section per chapter: a table of its claims (short title, kind, our estimate
    with its interval, the criterion as threshold and direction, the verdict), each with its
    full statement, quote, preconditions and reason folded under the title;
 5. the setup checks the verdicts rest on (:func:`setup_rows`): accuracies, reconstruction
    errors, convergence, attack success, each with the paper's value and whether it was met.
+
+:func:`findings_markdown` writes the landing page's opening: what the book finds, from the
+same claims, with one row per chapter.
 
 The tables are HTML (``dmm-table``: they scroll inside their own box, never clipped); links go
 to the MyST label of the section that shows each claim.
@@ -39,6 +42,55 @@ def setup_rows(claims: Sequence[Claim]) -> list[dict]:
     return list(rows.values())
 
 
+def findings_markdown(claims: Sequence[Claim], titles: Mapping[str, str] | None = None) -> str:
+    """What the book finds, for the top of the landing page, written from the claims alone:
+    the tally, the DMM paper's claims that hold and those that fail (each linked to its
+    section), what the companions' claims gave, why the rest was not tested at this scale (the
+    failed preconditions, most frequent first), and one row per chapter."""
+    if not claims:
+        return "No chapter has recorded claims in this build.\n"
+    titles = dict(titles or {})
+    n = counts(claims)
+    scales = sorted({c.scale.split(";", 1)[0] for c in claims})
+    out = [f"In this build (profile {', '.join(f'`{s}`' for s in scales)}) the chapters test {len(claims)} claims: "
+           f"{n['supports']} hold, {n['contradicts']} fail, {n['inconclusive']} are undecided by their intervals, "
+           f"and {n['not tested']} are *not tested*: the run did not reach the regime their test needs.", ""]
+    for kind, label in (("paper", "The DMM paper's own claims"), ("companion", "The companion papers' claims")):
+        mine = [c for c in claims if c.kind == kind]
+        if not mine:
+            continue
+        k = counts(mine)
+        out.append(f"**{label}** ({len(mine)}): {k['supports']} hold, {k['contradicts']} fail, "
+                   f"{k['inconclusive']} undecided, {k['not tested']} not tested.")
+        for verdict, word in (("supports", "Hold"), ("contradicts", "Fail")):
+            hits = [c for c in mine if c.verdict == verdict]
+            if hits:
+                out.append(f"- {word}: " + "; ".join(_link(c) for c in hits) + ".")
+        out.append("")
+    failed: dict[str, int] = {}
+    for c in claims:
+        for p in c.preconditions:
+            if not p.met:
+                failed[p.name] = failed.get(p.name, 0) + 1
+    if failed:
+        top = sorted(failed.items(), key=lambda kv: -kv[1])
+        shown = "; ".join(f"{escape(name)} ({k} claims)" for name, k in top[:6])
+        more = f"; and {len(top) - 6} more conditions" if len(top) > 6 else ""
+        out += [f"**Why {n['not tested']} claims were not tested.** The conditions that failed most often: "
+                f"{shown}{more}. The setup checks below the ledger give each measured value beside the "
+                "paper's; the `paper` profile (or the next issue's better-trained models) is where these get tested.", ""]
+    chapters = list(dict.fromkeys(c.chapter for c in claims))
+    out.append(_tally_table("chapter", [(f'<a href="chapters/{ch}.html">{escape(titles.get(ch, ch))}</a>', "",
+                                         counts(c for c in claims if c.chapter == ch)) for ch in chapters]))
+    return "\n".join(out) + "\n"
+
+
+def _link(c: Claim) -> str:
+    """An HTML link from a claim's short title to the section that shows it."""
+    href = f"chapters/{c.chapter}.html" + (f"#{_html_id(c.section)}" if c.section else "")
+    return f'<a href="{escape(href)}">{escape(c.short_title)}</a>'
+
+
 def ledger_markdown(claims: Sequence[Claim], titles: Mapping[str, str] | None = None) -> str:
     """The ledger (see the module's docstring). ``titles``: {chapter: its page title}, for the
     sections' headings (default: the chapter's name)."""
@@ -55,9 +107,6 @@ def ledger_markdown(claims: Sequence[Claim], titles: Mapping[str, str] | None = 
         f"on the wrong side ({100 * CHANCE_PER_VERDICT:g} % each: one tail of a 95 % interval).",
         "",
         _tally_table("kind", [(k, KINDS[k], v) for k, v in counts_by_kind(claims).items()]),
-        "",
-        _tally_table("chapter", [(f'<a href="chapters/{ch}.html">{escape(titles.get(ch, ch))}</a>', "",
-                                  counts(c for c in claims if c.chapter == ch)) for ch in chapters]),
         "",
         _filters(claims),
         "",

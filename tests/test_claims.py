@@ -226,3 +226,17 @@ def test_a_paired_control_comparison_is_one_sided():
     with pytest.raises(ValueError, match="paired"):
         claim("demo.p", "s", kind="extension", source="s", ours=est(1, 0.5, 1.5), criterion=Criterion(">", 0),
               scale="", paired=True)
+
+
+def test_findings_say_what_holds_fails_and_why_the_rest_was_not_tested():
+    from dmmlib.ledger import findings_markdown
+
+    holds = claim("demo.holds", "the boundary clings (share)", kind="paper", quote="“q”", source="DMM §3",
+                  ours=est(0.8, 0.7, 0.9), criterion=Criterion(">", 0.5), scale="quick; 3 seeds", section="sec-x")
+    fails = claim("demo.fails", "the gradient is perpendicular", kind="paper", quote="“q”", source="DMM §3",
+                  ours=est(0.2, 0.1, 0.3), criterion=Criterion(">", 0.5), scale="quick; 3 seeds")
+    md = findings_markdown([holds, fails, accuracy_claim(0.955)], {"demo": "Demo"})
+    assert "profile `quick`" in md and "3 claims: 1 hold, 1 fail, 0 are undecided" in md
+    assert '- Hold: <a href="chapters/demo.html#sec-x">the boundary clings</a>.' in md
+    assert '- Fail: <a href="chapters/demo.html">the gradient is perpendicular</a>.' in md
+    assert "classifier test accuracy (1 claims)" in md and '<a href="chapters/demo.html">Demo</a>' in md

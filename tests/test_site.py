@@ -51,6 +51,10 @@ def test_every_ledger_link_reaches_its_section(smoke_site):
         if anchor:
             assert f'id="{anchor}"' in target.read_text(), f"{page} has no section {anchor!r} for the ledger's link"
     assert 'data-verdict="' in intro and "ledger.js" in intro
+    # the findings open the page, and their tally counts the ledger's rows
+    assert intro.index('id="what-the-book-finds"') < intro.index('id="sec-ledger"')
+    told = re.search(r"the chapters test (\d+) claims", intro)
+    assert told and int(told.group(1)) == intro.count('<tr data-verdict="'), "the findings' tally differs from the ledger"
 
 
 EXTERNAL = re.compile(r"""<(script|img|iframe)\b[^>]*\bsrc\s*=\s*["']https?://|<link\b[^>]*\bhref\s*=\s*["']https?://""",

@@ -362,6 +362,7 @@ class Book:
         wanted[site / "_generated" / "benchmarks.md"] = benchmark_tables().encode()
         wanted[site / "_generated" / "chapter_times.md"] = self.chapter_times_table(profile).encode()
         wanted[site / "_generated" / "ledger.md"] = ledger(notebooks).encode()
+        wanted[site / "_generated" / "findings.md"] = ledger(notebooks, findings=True).encode()
         for path in [p for p in site.rglob("*") if p.is_file()] if site.exists() else []:
             if path not in wanted:
                 path.unlink()
@@ -552,9 +553,10 @@ def glued_claims(notebook: Path) -> list:
     return []
 
 
-def ledger(notebooks: list[Path]) -> str:
-    """The book's claims ledger (Markdown) from the executed notebooks, in book order."""
-    from dmmlib.ledger import ledger_markdown
+def ledger(notebooks: list[Path], findings: bool = False) -> str:
+    """The book's claims ledger (Markdown) from the executed notebooks, in book order; with
+    ``findings``, the landing page's opening instead (:func:`dmmlib.ledger.findings_markdown`)."""
+    from dmmlib.ledger import findings_markdown, ledger_markdown
 
     claims, titles = [], {}
     for nb in notebooks:
@@ -562,7 +564,7 @@ def ledger(notebooks: list[Path]) -> str:
         claims += found
         if found:
             titles[found[0].chapter] = page_title(nb) or found[0].chapter
-    return ledger_markdown(claims, titles)
+    return (findings_markdown if findings else ledger_markdown)(claims, titles)
 
 
 def page_title(notebook: Path) -> str:

@@ -95,9 +95,10 @@ def test_changed_data_reruns(tiny, tmp_path):
 
 
 @pytest.mark.slow  # executes the tiny chapter with papermill (seconds each)
-def test_build_keeps_the_parameters_of_the_last_chapter_run(tiny, monkeypatch):
+def test_build_keeps_the_parameters_of_the_last_chapter_run(tiny, monkeypatch, tmp_path):
     """make chapter ... PARAMS=... then make book: the chapter is not re-run with the defaults."""
-    monkeypatch.setattr(book.Book, "stage", lambda self, profile: None)  # no Sphinx here
+    (tmp_path / "site").mkdir()
+    monkeypatch.setattr(book.Book, "stage", lambda self, profile: tmp_path / "site")  # no Sphinx here
     monkeypatch.setattr(book.subprocess, "run", lambda *a, **k: None)
     tiny.execute(["tiny"], "smoke", {"n": 7})
     ran = []

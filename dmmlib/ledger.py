@@ -15,6 +15,9 @@
 :func:`findings_markdown` writes the landing page's opening: what the book finds, from the
 same claims, with one row per chapter.
 
+:func:`chapter_findings_markdown` writes a chapter page's opening (``tools/book.py`` puts it
+under the page's title): what that chapter finds, from its own claims.
+
 The tables are HTML (``dmm-table``: they scroll inside their own box, never clipped); links go
 to the MyST label of the section that shows each claim.
 """
@@ -46,7 +49,7 @@ def findings_markdown(claims: Sequence[Claim], titles: Mapping[str, str] | None 
     """What the book finds, for the top of the landing page, written from the claims alone:
     the tally, the DMM paper's claims that hold and those that fail (each linked to its
     section), what the companions' claims gave, why the rest was not tested at this scale (the
-    failed preconditions, most frequent first), and one row per chapter."""
+    failed preconditions, most frequent first); one row per chapter right under the tally."""
     if not claims:
         return "No chapter has recorded claims in this build.\n"
     titles = dict(titles or {})
@@ -54,7 +57,8 @@ def findings_markdown(claims: Sequence[Claim], titles: Mapping[str, str] | None 
     scales = sorted({c.scale.split(";", 1)[0] for c in claims})
     out = [f"In this build (profile {', '.join(f'`{s}`' for s in scales)}) the chapters test {len(claims)} claims: "
            f"{n['supports']} hold, {n['contradicts']} fail, {n['inconclusive']} are undecided by their intervals, "
-           f"and {n['not tested']} are *not tested*: the run did not reach the regime their test needs.", ""]
+           f"and {n['not tested']} are *not tested*: the run did not reach the regime their test needs.", "",
+           _chapter_table(claims, titles), ""]
     for kind, label in (("paper", "The DMM paper's own claims"), ("companion", "The companion papers' claims")):
         mine = [c for c in claims if c.kind == kind]
         if not mine:
@@ -78,17 +82,71 @@ def findings_markdown(claims: Sequence[Claim], titles: Mapping[str, str] | None 
         more = f"; and {len(top) - 6} more conditions" if len(top) > 6 else ""
         out += [f"**Why {n['not tested']} claims were not tested.** The conditions that failed most often: "
                 f"{shown}{more}. The setup checks below the ledger give each measured value beside the "
-                "paper's; the `paper` profile (or the next issue's better-trained models) is where these get tested.", ""]
-    chapters = list(dict.fromkeys(c.chapter for c in claims))
-    out.append(_tally_table("chapter", [(f'<a href="chapters/{ch}.html">{escape(titles.get(ch, ch))}</a>', "",
-                                         counts(c for c in claims if c.chapter == ch)) for ch in chapters]))
+                "paper's; the `paper` profile, on a GPU, is where most of these get tested.", ""]
     return "\n".join(out) + "\n"
 
 
-def _link(c: Claim) -> str:
-    """An HTML link from a claim's short title to the section that shows it."""
-    href = f"chapters/{c.chapter}.html" + (f"#{_html_id(c.section)}" if c.section else "")
-    return f'<a href="{escape(href)}">{escape(c.short_title)}</a>'
+def chapter_findings_markdown(claims: Sequence[Claim]) -> str:
+    """What one chapter finds, for the top of its page (under ``## What this chapter finds``),
+    written from its claims alone: how many it tests and under which profile, the tally per
+    verdict, the claims that hold, fail and are undecided (each linked to its section on the
+    page), and the not-tested ones grouped by the preconditions that failed, with their values."""
+    if not claims:
+        return "This run recorded no claims: the chapter's verdicts are missing from its notebook.\n"
+    n = counts(claims)
+    scales = sorted({c.scale.split(";", 1)[0] for c in claims})
+    are = lambda k: "is" if k == 1 else "are"  # noqa: E731
+    parts = [f"{n['supports']} hold{'s' if n['supports'] == 1 else ''}" if n["supports"] else "",
+             f"{n['contradicts']} fail{'s' if n['contradicts'] == 1 else ''}" if n["contradicts"] else "",
+             f"{n['inconclusive']} {are(n['inconclusive'])} undecided by {'its' if n['inconclusive'] == 1 else 'their'} "
+             f"interval{'' if n['inconclusive'] == 1 else 's'}" if n["inconclusive"] else "",
+             f"{n['not tested']} {are(n['not tested'])} *not tested*" if n["not tested"] else ""]
+    parts = [p for p in parts if p]
+    tally = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+    out = [f"This run (profile {', '.join(f'`{s}`' for s in scales)}) tests {len(claims)} "
+           f"claim{'' if len(claims) == 1 else 's'}: {tally}. Each verdict follows from a criterion fixed in "
+           "the chapter's code before the run; the table of claims at the end of the page gives each one's "
+           "estimate, criterion and preconditions.", ""]
+    for verdict, label in (("supports", "Supported"), ("contradicts", "Contradicted"),
+                           ("inconclusive", "Inconclusive (the interval straddles the threshold)")):
+        hits = [c for c in claims if c.verdict == verdict]
+        if hits:
+            out.append(f"- **{label}** ({len(hits)}): " + _sentence(_link(c, same_page=True) for c in hits))
+    untested: dict[str, list[Claim]] = {}
+    for c in claims:
+        if c.verdict == "not tested":
+            why = "; ".join(_failed_text(p) for p in c.preconditions if not p.met) or "a precondition failed"
+            untested.setdefault(why, []).append(c)
+    if untested:
+        out.append(f"- **Not tested** ({n['not tested']}): a condition the test needs failed at this scale.")
+        out += [f"  - {escape(why)}: " + _sentence(_link(c, same_page=True) for c in hits)
+                for why, hits in untested.items()]
+    return "\n".join(out) + "\n"
+
+
+def _sentence(links) -> str:
+    """Links joined by semicolons, ended by a full stop unless the last ends in an ellipsis."""
+    text = "; ".join(links)
+    return text if re.search(r"…(</a>)?$", text) else text + "."
+
+
+def _failed_text(p) -> str:
+    """``classifier test accuracy 0.55 (needs > 0.970)``: a failed precondition and its value."""
+    return f"{p.name} {fmt_number(p.value)} {p.unit}".rstrip() + f" (needs {p.criterion.short()})"
+
+
+def _href(c: Claim, same_page: bool = False) -> str:
+    """Where a claim is shown: its section's anchor on its chapter's page (from the landing page:
+    ``chapters/<chapter>.html#<id>``; ``same_page``: ``#<id>``, "" when it names no section)."""
+    anchor = f"#{_html_id(c.section)}" if c.section else ""
+    return anchor if same_page else f"chapters/{c.chapter}.html{anchor}"
+
+
+def _link(c: Claim, same_page: bool = False) -> str:
+    """An HTML link from a claim's short title to the section that shows it (``same_page``: a link
+    from the chapter's own page; a claim that names no section is then its title alone)."""
+    href = _href(c, same_page)
+    return f'<a href="{escape(href)}">{escape(c.short_title)}</a>' if href else escape(c.short_title)
 
 
 def ledger_markdown(claims: Sequence[Claim], titles: Mapping[str, str] | None = None) -> str:
@@ -127,6 +185,20 @@ def ledger_markdown(claims: Sequence[Claim], titles: Mapping[str, str] | None = 
     return "\n".join(out) + "\n"
 
 
+def _chapter_table(claims: Sequence[Claim], titles: Mapping[str, str]) -> str:
+    """One row per chapter, in book order: its link, its claims' count per verdict and per kind."""
+    head = "<th>chapter</th>" + "".join(f"<th>{v}</th>" for v in VERDICTS) + "<th>kinds of claim</th>"
+    body = []
+    for ch in dict.fromkeys(c.chapter for c in claims):
+        mine = [c for c in claims if c.chapter == ch]
+        k = counts(mine)
+        kinds = " · ".join(f"{kind} {sum(c.kind == kind for c in mine)}" for kind in KINDS
+                           if any(c.kind == kind for c in mine))
+        body.append(f'<tr><td><a href="chapters/{ch}.html">{escape(titles.get(ch, ch))}</a></td>'
+                    + "".join(f"<td>{k[v]}</td>" for v in VERDICTS) + f"<td>{kinds}</td></tr>")
+    return f'<div class="dmm-table dmm-chapter-summary"><table><tr>{head}</tr>{"".join(body)}</table></div>'
+
+
 def _tally_table(first: str, rows: list[tuple]) -> str:
     head = f"<th>{first}</th>" + ("<th>what it means</th>" if first == "kind" else "") + \
         "".join(f"<th>{v}</th>" for v in VERDICTS)
@@ -150,7 +222,7 @@ def _claims_table(claims: Sequence[Claim]) -> str:
     head = "".join(f"<th>{h}</th>" for h in ("claim", "kind", "ours [95 % CI]", "criterion", "verdict"))
     rows = []
     for c in claims:
-        href = f"chapters/{c.chapter}.html" + (f"#{_html_id(c.section)}" if c.section else "")
+        href = _href(c)
         details = [f"<b>Claim.</b> {escape(c.statement)}", f"<b>Criterion.</b> {escape(c.criterion.text())}",
                    f"<b>Source.</b> {escape(c.source)}" + (f": {escape(c.quote)}" if c.quote else ""),
                    f"<b>Paper's number.</b> {escape(c.paper or '—')}",

@@ -23,6 +23,8 @@ must lie in its range. A chapter's ``profiles.py`` may also declare
 - ``CONSTRAINTS``: ``[(description, predicate), ...]``, each predicate a function of the
   resolved parameters ``P`` that must be true (``("lambda_min < lambda_max", lambda P:
   P["lambda_min"] < P["lambda_max"])``); the error names the knobs the description names;
+- ``DOCS``: ``{knob: "what it means, with its units"}``, one line per knob, shown beside the
+  values in the table of parameters on each chapter's page (:func:`parameter_rows`);
 - ``DATA``: the data files the chapter reads, a list (or a function of ``P`` returning one)
   of data-set names of :data:`DATA_SETS` (``"mnist"``), paths relative to ``$DMM_DATA``, or
   tuples of alternative paths (one must exist). :func:`validate` checks that each is there
@@ -73,9 +75,13 @@ def _load_profiles(module_name: str) -> dict[str, dict[str, Any]]:
         if not (isinstance(c, tuple) and len(c) == 2 and isinstance(c[0], str) and callable(c[1])):
             raise ImportError(f"{module_name}.CONSTRAINTS: each entry is (description, predicate of P), got {c!r}")
     data = getattr(mod, "DATA", [])
+    docs = dict(getattr(mod, "DOCS", {}))
+    unknown = set(docs) - set(quick)
+    if unknown:
+        raise ImportError(f"{module_name}.DOCS names unknown knob(s) {sorted(unknown)}")
     return {"smoke": {**quick, **mod.SMOKE}, "quick": quick, "paper": {**quick, **mod.PAPER},
             "ranges": dict(getattr(mod, "RANGES", {})), "choices": choices, "constraints": constraints,
-            "data": data if callable(data) else list(data)}
+            "data": data if callable(data) else list(data), "docs": docs}
 
 
 def _discover() -> dict[str, dict[str, dict[str, Any]]]:
@@ -114,6 +120,31 @@ class DataRequirementError(ParameterError):
 def knobs(chapter: str) -> tuple[str, ...]:
     """The knob names of ``chapter`` (without ``profile``)."""
     return tuple(_chapter(chapter)["quick"])
+
+
+def docs(chapter: str) -> Mapping[str, str]:
+    """{knob: what it means, in one line with its units}: the chapter's ``DOCS``."""
+    return MappingProxyType(dict(_chapter(chapter).get("docs", {})))
+
+
+def parameter_rows(chapter: str, profile: str, overrides: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+    """The parameters a run of ``chapter`` used, one row per knob in the order of ``QUICK``:
+    ``name``, ``value`` (the value used: the override when one was given, else the profile's),
+    ``profile_value`` (the profile's own value), ``set`` (whether an override gave it) and
+    ``meaning`` (:func:`docs`). The values are the raw Python values, not checked again: an
+    override that names a knob the chapter no longer has gets a row of its own, its
+    ``profile_value`` None and its meaning saying so. For the page's table of the run
+    (``tools/book.py``)."""
+    table = _chapter(chapter)
+    if profile not in PROFILE_NAMES:
+        raise ParameterError(f"unknown profile {profile!r}; allowed: {', '.join(PROFILE_NAMES)}")
+    given = {k: v for k, v in dict(overrides or {}).items() if v is not None}
+    meaning = docs(chapter)
+    rows = [{"name": k, "value": given.get(k, v), "profile_value": v, "set": k in given, "meaning": meaning.get(k, "")}
+            for k, v in table[profile].items()]
+    rows += [{"name": k, "value": v, "profile_value": None, "set": True,
+              "meaning": "not a parameter of this chapter any more"} for k, v in given.items() if k not in table[profile]]
+    return rows
 
 
 def resolve(chapter: str, profile: str = "quick", **overrides: Any) -> Mapping[str, Any]:

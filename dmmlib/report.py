@@ -4,6 +4,7 @@
 - :func:`fmt_interval`: ``2.67 [2.61, 2.74]`` in one cell.
 - :func:`fmt_p`: p-values in scientific notation (``3.1e-05``; ``< 1e-300``).
 - :func:`fmt_percent`: ``14.8 %``.
+- :func:`fmt_value`: a parameter's value as a reader reads it (``2, 3``; ``mnist: 100, cifar10: 16``).
 - :func:`html_table`: a DataFrame as an HTML table that scrolls inside its own box when it
   is wider than the page (class ``dmm-table``, styled by ``book/_static/tables.css``).
 - :func:`summary_and_details`: a short summary table, then the long one folded in a dropdown.
@@ -43,6 +44,27 @@ def fmt_interval(value, lo, hi, digits: int = 3) -> str:
 def fmt_percent(fraction, digits: int = 3) -> str:
     """A fraction in [0, 1] (or beyond) as ``14.8 %``."""
     return f"{fmt_number(100 * float(fraction), digits)} %"
+
+
+def fmt_value(value) -> str:
+    """A parameter's value for a reader, never a Python repr: a list as ``2, 3``, a dict as
+    ``mnist: 100, cifar10: 16`` (``sgd: [0.01, 0.1]; adam: [0.001]`` when its entries are lists;
+    a list inside a list in brackets), a float with at most 6 significant digits and no trailing
+    zeros (``0.02``, ``1e-05``, ``2000``), a boolean as ``True``/``False``, an empty string,
+    list or None as ``—``. Integers are written in full (``60000``), as the command line takes them."""
+    if value is None or (isinstance(value, (str, list, tuple, dict)) and not value):
+        return "—"
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, float):
+        return f"{value:.6g}" if math.isfinite(value) else fmt_number(value)
+    nested = lambda v: f"[{fmt_value(v)}]" if isinstance(v, (list, tuple)) and v else fmt_value(v)  # noqa: E731
+    if isinstance(value, (list, tuple)):
+        return ", ".join(nested(v) for v in value)
+    if isinstance(value, dict):
+        sep = "; " if any(isinstance(v, (list, tuple, dict)) for v in value.values()) else ", "
+        return sep.join(f"{k}: {nested(v)}" for k, v in value.items())
+    return str(value)
 
 
 def fmt_p(p) -> str:

@@ -2,6 +2,7 @@
 the parameters a page ran with, the claims ledger, the cost guard and stale temporary folders."""
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -333,6 +334,66 @@ def test_glued_numpy_scalars_become_plain_numbers_on_the_site():
     outs = json.loads(book.for_static_site(json.dumps(nb).encode()))["cells"][0]["outputs"]
     assert outs[0]["data"]["application/papermill.record/text/plain"] == "30.5"  # glued: formatted by {glue:text}
     assert outs[1]["data"]["text/plain"] == "np.float64(1.0)"  # not glued: left as printed
+
+
+# --- issue 25: a chapter page opens with its findings; its parameters are folded, out of the way ------
+
+def _executed_tiny(claims_json: str) -> dict:
+    """A tiny executed notebook as papermill leaves it: title and prose, the parameters cell, the
+    injected parameters, and a cell that glued the claims."""
+    return {"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [
+        {"cell_type": "markdown", "id": "t", "metadata": {}, "source": "# Tiny\n\nWhy this chapter asks its question.\n"},
+        {"cell_type": "code", "id": "p", "metadata": {"tags": ["parameters"]}, "outputs": [],
+         "source": "profile = 'quick'\nn = None"},
+        {"cell_type": "code", "id": "i", "metadata": {"tags": ["injected-parameters"]}, "outputs": [],
+         "source": "# Parameters\nprofile = 'smoke'\nn = 5\n"},
+        {"cell_type": "code", "id": "g", "metadata": {}, "source": "glue_claims(C)", "outputs": [{
+            "output_type": "display_data", "data": {"application/papermill.record/text/plain": repr(claims_json)},
+            "metadata": {"scrapbook": {"name": "claims", "mime_prefix": "application/papermill.record/"}}}]},
+        {"cell_type": "markdown", "id": "s", "metadata": {}, "source": "(sec-big)=\n## The value\n"}]}
+
+
+def test_static_page_opens_with_title_run_note_parameters_and_findings(tiny):
+    params.PROFILES["tiny"]["docs"] = {"n": "how many things, in units of things", "seeds": "training seeds"}
+    claims = [claim("tiny.big", "the value is large", kind="extension", source="test", section="sec-big",
+                    ours=Estimate(25.0, 24.0, 26.0, 3, "seeds"), criterion=Criterion(">", 10.0), scale="smoke"),
+              claim("tiny.small", "the value is small", kind="extension", source="test", scale="smoke",
+                    ours=Estimate(25.0, 24.0, 26.0, 3, "seeds"), criterion=Criterion("<", 10.0))]
+    record = {"profile": "smoke", "overrides": {"n": 5, "digits": [1, 7]}, "seconds": 3.0, "threads": 1,
+              "finished": "2026-01-01 00:00:00 UTC"}
+    nb = json.loads(book.for_static_site(json.dumps(_executed_tiny(to_json(claims))).encode(), record, chapter="tiny"))
+    cells = nb["cells"]
+    md = ["".join(c["source"]) for c in cells if c["cell_type"] == "markdown"]
+    # the title alone, then the run note, the parameters folded, the findings, and the prose under a heading
+    assert md[0].strip() == "# Tiny" and cells[0]["id"] == "t"
+    assert md[1].startswith("```{admonition} This run") and "profile `smoke`" in md[1]
+    assert md[2].startswith('<details class="dmm-details dmm-run-parameters"><summary>') and "<table>" in md[2]
+    assert "\n\n" not in md[2].strip(), "a blank line would end the raw HTML block"
+    assert md[3].startswith("## What this chapter finds\n")
+    assert "tests 2 claims: 1 holds and 1 fails" in md[3] and '<a href="#sec-big">the value is large</a>' in md[3]
+    assert md[4] == "## The question\n\nWhy this chapter asks its question.\n"
+    assert [m.split("\n")[0] for m in md].index("## What this chapter finds") == 3
+    assert len({c["id"] for c in cells}) == len(cells), "cell ids stay unique"
+    # the parameters: one row per knob with the value used, the profile's value and the meaning
+    rows = re.findall(r"<tr( class=\"dmm-set\")?><td><code>(\w+)</code></td><td>([^<]*)</td><td>([^<]*)</td>"
+                      r"<td>([^<]*)</td></tr>", md[2])
+    assert rows == [(' class="dmm-set"', "n", "5", "2", "how many things, in units of things"),
+                    ("", "seeds", "1", "1", "training seeds"),
+                    (' class="dmm-set"', "digits", "1, 7", "2, 3", "")]
+    assert "2 of 3 set for this run" in md[2] and "{'" not in md[2] and "mappingproxy" not in md[2]
+    # the parameter cells stay in the notebook, tagged to be removed from the page
+    tags = {c["id"]: c["metadata"].get("tags", []) for c in cells}
+    assert tags["p"] == ["parameters", "remove-cell"] and tags["i"] == ["injected-parameters", "remove-cell"]
+    assert "remove-cell" not in tags["g"]
+
+
+def test_static_page_without_claims_or_record_still_opens_with_findings():
+    nb = _executed_tiny("[]")
+    nb["cells"][3]["outputs"] = []
+    out = json.loads(book.for_static_site(json.dumps(nb).encode()))
+    md = ["".join(c["source"]) for c in out["cells"] if c["cell_type"] == "markdown"]
+    assert md[0].strip() == "# Tiny" and md[1].startswith("## What this chapter finds\n\nThis run recorded no claims")
+    assert md[2].startswith("## The question")
 
 
 # --- issue 31: one line for every bad input, interrupt and failure; the site alone; stale tables ----

@@ -240,3 +240,34 @@ def test_findings_say_what_holds_fails_and_why_the_rest_was_not_tested():
     assert '- Hold: <a href="chapters/demo.html#sec-x">the boundary clings</a>.' in md
     assert '- Fail: <a href="chapters/demo.html">the gradient is perpendicular</a>.' in md
     assert "classifier test accuracy (1 claims)" in md and '<a href="chapters/demo.html">Demo</a>' in md
+    # the chapter table comes right under the tally, with the counts by kind
+    assert md.index("<table>") < md.index("The DMM paper's own claims")
+    assert "<td>paper 3</td>" in md  # accuracy_claim is a paper claim too
+
+
+def test_a_chapter_page_opens_with_what_its_claims_find():
+    from dmmlib.ledger import chapter_findings_markdown
+
+    holds = claim("demo.holds", "the boundary clings (share)", kind="paper", quote="“q”", source="DMM §3",
+                  ours=est(0.8, 0.7, 0.9), criterion=Criterion(">", 0.5), scale="smoke; 3 seeds", section="sec-x")
+    fails = claim("demo.fails", "the gradient is perpendicular", kind="paper", quote="“q”", source="DMM §3",
+                  ours=est(0.2, 0.1, 0.3), criterion=Criterion(">", 0.5), scale="smoke; 3 seeds", section="Sec Y")
+    open_ = claim("demo.open", "the dimples are shallow", kind="extension", source="book",
+                  ours=est(0.5, 0.4, 0.6), criterion=Criterion(">", 0.5), scale="smoke")
+    weak = accuracy_claim(0.955).preconditions  # classifier test accuracy 0.955, needs > 0.97
+    untested = [claim(f"demo.rests{i}", text, kind="extension", source="book", ours=est(0.8, 0.7, 0.9),
+                      criterion=Criterion(">", 0.5), scale="smoke", section="sec-z", preconditions=weak)
+                for i, text in enumerate(("the effect is large", "another effect"))]
+    md = chapter_findings_markdown([holds, fails, open_, *untested])
+    assert md.startswith("This run (profile `smoke`) tests 5 claims: 1 holds, 1 fails, 1 is undecided by its "
+                         "interval and 2 are *not tested*.")
+    # links stay on the page, to each claim's section (the id Sphinx gives the label)
+    assert '- **Supported** (1): <a href="#sec-x">the boundary clings</a>.' in md
+    assert '- **Contradicted** (1): <a href="#sec-y">the gradient is perpendicular</a>.' in md
+    assert "- **Inconclusive (the interval straddles the threshold)** (1): the dimples are shallow." in md
+    # the not-tested claims grouped by the precondition that failed, with its value and threshold
+    assert "- **Not tested** (2)" in md
+    assert ('  - classifier test accuracy 0.955 (needs &gt; 0.970): <a href="#sec-z">the effect is large</a>; '
+            '<a href="#sec-z">another effect</a>.') in md
+    assert "chapters/" not in md
+    assert "no claims" in chapter_findings_markdown([])

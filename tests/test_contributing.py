@@ -20,6 +20,7 @@ SMOKE = {"seeds": 2}
 PAPER = {"seeds": 5}
 RANGES = {"seeds": (1, 50)}
 CONSTRAINTS = [("seeds below 40", lambda P: P["seeds"] < 40)]
+DOCS = {"seeds": "training seeds: the intervals are over them"}
 '''
 EXPERIMENT = '''def run(P):
     return {"my_number": 0.25 * P["seeds"]}
@@ -33,6 +34,11 @@ def claims(results, P):
                   ours=Estimate(x, x - 0.1, x + 0.1, P["seeds"], "seeds"), criterion=Criterion(">", 0.0),
                   scale=P["profile"])]
 '''
+PAPER_ITEMS = '''from dmmlib.paper_map import PaperItem
+
+ITEMS = [PaperItem("dmm", "Figure 6", "partial", ("sec-my-claim",), ("my_chapter.my_claim",), "{seeds} seeds",
+                   note="a test of the steps")]
+'''
 
 
 def steps_of_contributing() -> str:
@@ -43,7 +49,7 @@ def steps_of_contributing() -> str:
 def test_contributing_names_every_file_a_chapter_needs():
     steps = steps_of_contributing()
     for needed in ("__init__.py", "profiles.py", "experiment.py", "claims.py", "TEMPLATE.md.example", "_toc.yml",
-                   "CHOICES", "CONSTRAINTS", "DATA", "make site"):
+                   "CHOICES", "CONSTRAINTS", "DATA", "DOCS", "make site", "paper_items.py", "PaperItem"):
         assert needed in steps, needed
 
 
@@ -65,6 +71,7 @@ def test_a_chapter_made_from_the_template_runs_and_builds(tmp_path, monkeypatch)
     (package / "profiles.py").write_text(PROFILES)
     (package / "experiment.py").write_text(EXPERIMENT)
     (package / "claims.py").write_text(CLAIMS)
+    (package / "paper_items.py").write_text(PAPER_ITEMS)  # step 5
     monkeypatch.setattr(dmmlib.chapters, "__path__", [*dmmlib.chapters.__path__, str(extra)])
     monkeypatch.setitem(params.PROFILES, "my_chapter", params._load_profiles("dmmlib.chapters.my_chapter.profiles"))
     startup = tmp_path / "startup"
@@ -88,3 +95,8 @@ def test_a_chapter_made_from_the_template_runs_and_builds(tmp_path, monkeypatch)
     assert book.main(["site", "--profile", "smoke"], book=b) == 0
     html = (root / "_build" / "smoke" / "_build" / "html" / "chapters" / "my_chapter.html").read_text()
     assert "0.5" in html and "supports" in html
+    paper_map = (root / "_build" / "smoke" / "site" / "_generated" / "paper_map.md").read_text()  # step 5
+    assert 'href="chapters/my_chapter.html#sec-my-claim"' in paper_map and "my_chapter.my_claim" in paper_map
+    # the page opens with its findings; its parameters are folded in a table, with their meaning
+    assert html.index('id="what-this-chapter-finds"') < html.index('id="the-question"')
+    assert "training seeds: the intervals are over them" in html and "mappingproxy" not in html

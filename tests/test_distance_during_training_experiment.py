@@ -55,7 +55,8 @@ def test_train_measured_is_seeded_and_records_every_checkpoint():
     def run(seed):
         torch.manual_seed(seed)
         model = ex.build_model("mnist")
-        fn = lambda m: ex.measure(m, x[:3], basis, rand, x[:10], y[:10], max_iter=20, candidates=3)  # noqa: E731
+        fn = lambda m: ex.measure_checkpoint(m, x[:8], x[:3], basis, rand, x[:10], y[:10], max_iter=20,  # noqa: E731
+                                             candidates=3)
         return ex.train_measured(model, x, y, epochs=3, lr=0.05, optimizer="sgd", momentum=0.0, weight_decay=0.0,
                                  batch_size=8, seed=seed, checkpoints=5, measure_fn=fn, progress=False)
 
@@ -67,6 +68,42 @@ def test_train_measured_is_seeded_and_records_every_checkpoint():
     assert math.isnan(a["train_loss"][0]) and np.isfinite(a["train_loss"][1:]).all()
     c = ex.curves(a)
     assert c["distance"].shape == a["steps"].shape and np.all(c["success"] <= 1)
+    # the MLP has no batch norm: the eval-mode measurement is the same one
+    assert np.array_equal(c["distance_eval"], c["distance"], equal_nan=True)
+
+
+def test_recalibrated_batch_norm_holds_the_data_statistics_and_leaves_the_weights():
+    torch.manual_seed(0)
+    model = ex.build_model("cifar", "small_cnn", 4).eval()
+    x = 0.5 + 0.2 * torch.randn(64, 3, 32, 32)
+    twin = ex.recalibrated(model, x, batch_size=16)
+    bn = next(m for m in twin.modules() if isinstance(m, torch.nn.BatchNorm2d))
+    first = next(m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d))
+    assert torch.allclose(first.running_mean, torch.zeros_like(first.running_mean)), "the original is untouched"
+    assert not torch.allclose(bn.running_mean, torch.zeros_like(bn.running_mean)), "statistics of the data"
+    assert not twin.training and all(torch.equal(a, b) for a, b in zip(twin.parameters(), model.parameters()))
+    # the first batch-norm layer's statistics are the mean over the 64 images of its input
+    conv_out = {}
+    layer = next(m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d))
+    h = layer.register_forward_pre_hook(lambda mod, inp: conv_out.setdefault("x", inp[0]))
+    with torch.no_grad():
+        model(x)
+    h.remove()
+    assert torch.allclose(bn.running_mean, conv_out["x"].mean((0, 2, 3)), atol=1e-5)
+    mlp = ex.build_model("mnist")
+    assert ex.recalibrated(mlp, torch.rand(8, 1, 28, 28)) is mlp and not ex.has_batch_norm(mlp)
+
+
+def test_a_batch_norm_network_is_measured_both_ways():
+    torch.manual_seed(0)
+    model = ex.build_model("cifar", "small_cnn", 4).eval()
+    x = torch.rand(6, 3, 32, 32)
+    basis = random_subspace(3072, 4, batch=3, generator=torch.Generator().manual_seed(0))
+    rand = random_subspace(3072, 4, generator=torch.Generator().manual_seed(1))
+    out = ex.measure_checkpoint(model, torch.rand(32, 3, 32, 32), x[:3], basis, rand, x, torch.zeros(6, dtype=torch.long),
+                                max_iter=20, candidates=3)
+    assert out["distance_eval"].shape == out["distance"].shape == (3,)
+    assert not np.allclose(out["distance_eval"], out["distance"]), "default statistics vs the data's"
 
 
 def test_bad_knobs_raise_before_work():

@@ -59,10 +59,42 @@ def test_parse_assignment():
 
 def test_every_chapter_gives_every_profile_the_same_knobs_of_the_same_type():
     for chapter, table in params.PROFILES.items():
-        assert set(table) == {*params.PROFILE_NAMES, "ranges", "choices", "constraints", "data"}, chapter
+        assert set(table) == {*params.PROFILE_NAMES, "ranges", "choices", "constraints", "data", "docs"}, chapter
         for profile in params.PROFILE_NAMES:
             assert set(table[profile]) == set(table["quick"]), (chapter, profile)
             params.resolve(chapter, profile, **table[profile])  # every value type-checks and is in range
+
+
+def test_every_knob_says_what_it_means():
+    """Every knob of every chapter (and of the shared models) has a one-line meaning in its
+    profiles.py's DOCS, shown beside its value on the chapter's page; DOCS names no other knob."""
+    for chapter in params.PROFILES:
+        docs, knobs = params.docs(chapter), set(params.knobs(chapter))
+        missing = sorted(k for k in knobs if not str(docs.get(k, "")).strip())
+        assert not missing, f"{chapter}: knobs without a DOCS entry: {missing}"
+        assert not set(docs) - knobs, f"{chapter}: DOCS names unknown knobs {sorted(set(docs) - knobs)}"
+        assert all("\n" not in text for text in docs.values()), f"{chapter}: a DOCS entry spans lines"
+
+
+def test_docs_naming_an_unknown_knob_is_refused(tmp_path, monkeypatch):
+    (tmp_path / "bad_docs_profiles.py").write_text(
+        'QUICK = {"seeds": 3}\nSMOKE = {}\nPAPER = {}\nDOCS = {"seeds": "seeds", "sedes": "a typo"}\n')
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(ImportError, match="DOCS names unknown knob.*sedes"):
+        params._load_profiles("bad_docs_profiles")
+
+
+def test_parameter_rows_give_the_value_used_the_profile_value_and_the_meaning(demo, monkeypatch):
+    monkeypatch.setitem(params.PROFILES[demo], "docs", {"seeds": "training seeds", "lr": "learning rate"})
+    rows = params.parameter_rows(demo, "smoke", {"seeds": 4, "lr": None, "gone": 1})
+    by = {r["name"]: r for r in rows}
+    assert [r["name"] for r in rows] == ["seeds", "lr", "epochs", "dataset", "adversarial", "gone"]
+    assert by["seeds"] == {"name": "seeds", "value": 4, "profile_value": 1, "set": True, "meaning": "training seeds"}
+    assert by["lr"]["value"] == by["lr"]["profile_value"] == 0.1 and not by["lr"]["set"]
+    assert by["epochs"]["meaning"] == "" and by["epochs"]["value"] == [1, 2]
+    assert by["gone"]["profile_value"] is None and "not a parameter" in by["gone"]["meaning"]
+    with pytest.raises(params.ParameterError, match="unknown profile"):
+        params.parameter_rows(demo, "fast")
 
 
 def test_every_numeric_knob_has_a_range():

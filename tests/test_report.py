@@ -27,3 +27,15 @@ def test_tables_scroll_and_fold():
     assert 'class="dmm-table"' in html and "2.67" in html and "2.67123" not in html and "Table 1" in html
     both = summary_and_details(df, df, details_title="per seed").data
     assert both.count('class="dmm-table"') == 2 and "<details" in both and "per seed" in both
+
+
+def test_parameter_values_read_like_the_command_line_not_like_a_repr():
+    from dmmlib.report import fmt_value
+
+    assert fmt_value([2, 3]) == "2, 3"
+    assert fmt_value({"mnist": 100, "cifar10": 16}) == "mnist: 100, cifar10: 16"
+    assert fmt_value({"sgd": [0.005, 0.02], "adam": [0.003]}) == "sgd: [0.005, 0.02]; adam: [0.003]"
+    assert fmt_value(0.1 + 0.2) == "0.3" and fmt_value(1e-05) == "1e-05" and fmt_value(100.0) == "100"
+    assert fmt_value(0.03137) == "0.03137" and fmt_value(60000) == "60000"
+    assert fmt_value(True) == "True" and fmt_value("") == "—" and fmt_value([]) == "—" and fmt_value(None) == "—"
+    assert fmt_value(["random", "pca"]) == "random, pca" and fmt_value("jvp") == "jvp"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import http.server
+from html.parser import HTMLParser
 import os
 import re
 import shutil
@@ -55,6 +56,88 @@ def test_every_ledger_link_reaches_its_section(smoke_site):
     assert intro.index('id="what-the-book-finds"') < intro.index('id="sec-ledger"')
     told = re.search(r"the chapters test (\d+) claims", intro)
     assert told and int(told.group(1)) == intro.count('<tr data-verdict="'), "the findings' tally differs from the ledger"
+
+
+def _article(html: str) -> str:
+    """The page's article (its content, without the navigation and sidebars)."""
+    return html[html.index('<article class="bd-article">'):html.index("</article>")]
+
+
+def _plain(fragment: str) -> str:
+    return re.sub(r"<[^>]+>", "", fragment).replace("#", "").strip()
+
+
+def test_every_chapter_page_opens_with_its_findings(smoke_site):
+    """Issue 25: under the title, the run note, the run's parameters folded in a table, then the
+    first section, *What this chapter finds*, whose links reach sections of the same page; the
+    parameter cells are in the notebook but not on the page."""
+    for name in book.chapter_names():
+        html = (smoke_site / "chapters" / f"{name}.html").read_text()
+        article = _article(html)
+        sections = [_plain(h) for h in re.findall(r"<h2[^>]*>(.*?)</h2>", article, re.S)]
+        assert sections[:2] == ["What this chapter finds", "The question"], f"{name}: first sections {sections[:2]}"
+        opening = article[:article.index('id="what-this-chapter-finds"')]
+        assert "This run" in opening and "admonition" in opening, f"{name}: no run note above the findings"
+        folded = re.search(r'<details class="dmm-details dmm-run-parameters"[^>]*>(.*?)</details>', opening, re.S)
+        assert folded and " open" not in folded.group(0).split(">", 1)[0], f"{name}: the parameters are not folded"
+        assert "<table>" in folded.group(1) and folded.group(1).count("<tr") > 1, f"{name}: no table of parameters"
+        assert "tag_parameters" not in html and "tag_injected-parameters" not in html, f"{name}: parameter cells shown"
+        findings = article[article.index('id="what-this-chapter-finds"'):article.index('id="the-question"')]
+        assert re.search(r"tests \d+ claims?:", findings), f"{name}: the findings give no tally"
+        for anchor in set(re.findall(r'href="#([\w-]+)"', findings)) - {"what-this-chapter-finds"}:
+            assert f'id="{anchor}"' in html, f"{name}: the findings link a missing section #{anchor}"
+
+
+class _VisibleText(HTMLParser):
+    """The text a reader sees on a page: no script or style, no code-cell input (the source of
+    a hidden-input cell, which may well hold a dict literal)."""
+
+    VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.stack, self.skipping, self.parts = [], 0, []
+
+    def handle_starttag(self, tag, attrs):
+        if tag in self.VOID:
+            return
+        skip = tag in ("script", "style") or "cell_input" in (dict(attrs).get("class") or "").split()
+        self.stack.append((tag, skip))
+        self.skipping += skip
+
+    def handle_endtag(self, tag):
+        while self.stack and tag in (t for t, _ in self.stack):
+            t, skip = self.stack.pop()
+            self.skipping -= skip
+            if t == tag:
+                break
+
+    def handle_data(self, data):
+        if not self.skipping:
+            self.parts.append(data)
+
+
+def visible_text(html: str) -> str:
+    parser = _VisibleText()
+    parser.feed(html)
+    return "".join(parser.parts)
+
+
+def test_visible_text_leaves_out_code_and_scripts():
+    html = ("<div class='cell_input docutils'><pre>x = {'a': 1}</pre></div><script>var m = {'b': 2};</script>"
+            "<p>seeds<br>3</p><div class='cell_output'><pre>{'seeds': 3}</pre></div>")
+    assert visible_text(html) == "seeds3{'seeds': 3}"
+
+
+def test_no_page_shows_a_raw_dict(smoke_site):
+    """No page shows a Python dict or mappingproxy repr (a chapter's parameters printed raw):
+    they are in the folded table, formatted."""
+    for page in smoke_site.rglob("*.html"):
+        if "_static" in page.parts or "_sources" in page.parts:
+            continue
+        text = visible_text(page.read_text())
+        found = re.search(r"mappingproxy|\{'", text)
+        assert found is None, f"{page.name} shows a raw dict: {text[max(found.start() - 60, 0):found.start() + 80]!r}"
 
 
 EXTERNAL = re.compile(r"""<(script|img|iframe)\b[^>]*\bsrc\s*=\s*["']https?://|<link\b[^>]*\bhref\s*=\s*["']https?://""",
@@ -171,3 +254,73 @@ def test_the_clipped_table_check_catches_a_clipped_table():
         clipped = page.evaluate(CLIPPED_TABLES)
         browser.close()
     assert len(clipped) == 1 and clipped[0][1] == 200  # the hidden box is caught, the scrolling one is fine
+
+
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "book" / "_build" / "screenshots"
+WINDOW = {"width": 1300, "height": 1000}
+
+# [src, right edge, column's right edge] of every image or figure wider than the article's column
+OVERFLOWING_FIGURES = """() => {
+    const main = document.querySelector('article.bd-article') || document.body;
+    const right = main.getBoundingClientRect().right;
+    return Array.from(main.querySelectorAll('img, svg, video, canvas')).flatMap(el => {
+        const r = el.getBoundingClientRect();
+        if (r.width === 0 || r.right <= right + 1) return [];
+        for (let box = el.parentElement; box && box !== main; box = box.parentElement) {
+            const o = getComputedStyle(box).overflowX;
+            if (o === 'auto' || o === 'scroll') return [];
+        }
+        return [[el.getAttribute('src') || el.tagName, Math.round(r.right), Math.round(right)]];
+    });
+}"""
+# the top (px from the top of the page) of the first element matching a selector, or null
+TOP_OF = "(sel) => { const e = document.querySelector(sel); return e ? e.getBoundingClientRect().top + window.scrollY : null; }"
+
+
+def test_the_readers_first_screens(smoke_site, server):
+    """Issue 25, at a 1,300 x 1,000 window (screenshots in book/_build/screenshots/): the landing
+    page's findings and per-chapter summary start in the first screen; every chapter's title,
+    run note and findings start in its first screen; no figure leaves its column unscrolled."""
+    sync_playwright = _browser_or_skip()
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    problems: list[str] = []
+    pages = ["intro", "paper_map"] + [f"chapters/{name}" for name in book.chapter_names()]
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport=WINDOW)
+        for rel in pages:
+            page.goto(f"{server}/{rel}.html", wait_until="load")
+            page.wait_for_timeout(200)
+            page.screenshot(path=str(SCREENSHOTS / f"{rel.replace('/', '_')}.png"))
+            problems.extend(f"{rel}: figure {src} ends at {r} px, its column at {c} px"
+                            for src, r, c in page.evaluate(OVERFLOWING_FIGURES))
+            if rel == "intro":
+                wanted = {"findings": "#what-the-book-finds", "per-chapter summary": "#what-the-book-finds table"}
+            elif rel.startswith("chapters/"):
+                wanted = {"title": "article h1", "run note": "article .admonition",
+                          "findings": "#what-this-chapter-finds"}
+            else:
+                wanted = {}
+            for what, sel in wanted.items():
+                top = page.evaluate(TOP_OF, sel)
+                if top is None or top >= WINDOW["height"]:
+                    problems.append(f"{rel}: the {what} ({sel}) does not start in the first screen (top {top})")
+        page.goto(f"{server}/intro.html#sec-ledger", wait_until="load")
+        page.screenshot(path=str(SCREENSHOTS / "ledger.png"))
+        browser.close()
+    assert not problems, "\n".join(problems)
+
+
+def test_the_first_screen_check_catches_a_wide_figure():
+    sync_playwright = _browser_or_skip()
+    html = ("<article class='bd-article' style='width:300px'><img src='data:image/gif;base64,"
+            "R0lGODlhAQABAAAAACw=' style='width:600px;height:10px'>"
+            "<div style='overflow-x:auto'><img src='data:image/gif;base64,R0lGODlhAQABAAAAACw=' "
+            "style='width:600px;height:10px'></div></article>")
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport=WINDOW)
+        page.set_content(html)
+        wide = page.evaluate(OVERFLOWING_FIGURES)
+        browser.close()
+    assert len(wide) == 1 and wide[0][2] <= 310  # the unscrolled image is caught, the scrolling one is fine

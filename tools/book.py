@@ -17,8 +17,11 @@ Layout under ``book/_build/<profile>/``:
   dmmlib's code and the data's identity; the overrides themselves, the run time and the
   thread count). A chapter whose stamp matches is not executed again.
 - ``site/``: the sources Jupyter Book reads: the book's pages with each chapter replaced
-  by its executed notebook (with a note saying which profile and parameters it ran with),
-  and ``_generated/`` (the claims ledger, the chapter times, the benchmark tables). Files
+  by its executed notebook (opened, under its title, by a note saying which profile and
+  parameters it ran with, those parameters folded in a table, and what the chapter finds,
+  written from its claims; the parameter cells are removed from the page: :func:`for_static_site`),
+  and ``_generated/`` (the claims ledger, the landing page's findings, the map of the papers,
+  the chapter times, the benchmark tables). Files
   are copied only when their content changed, so Sphinx rebuilds only what changed.
 
 The HTML goes to ``book/_build/html`` for the quick profile and to
@@ -358,11 +361,15 @@ class Book:
                 raise FileNotFoundError(f"chapter {name!r} has not been executed for profile {profile!r}: {nb}")
             notebooks.append(nb)
             wanted[site / "chapters" / f"{name}.ipynb"] = for_static_site(nb.read_bytes(), self.record(name, profile),
-                                                                                paper_note(name) if self.root == BOOK else "")
+                                                                                paper_note(name) if self.root == BOOK else "",
+                                                                                chapter=name)
         wanted[site / "_generated" / "benchmarks.md"] = benchmark_tables().encode()
         wanted[site / "_generated" / "chapter_times.md"] = self.chapter_times_table(profile).encode()
         wanted[site / "_generated" / "ledger.md"] = ledger(notebooks).encode()
         wanted[site / "_generated" / "findings.md"] = ledger(notebooks, findings=True).encode()
+        from dmmlib.paper_map import paper_map_markdown  # the map of the papers, from the chapters' declarations
+        wanted[site / "_generated" / "paper_map.md"] = paper_map_markdown(self.chapter_names(), self.root / "chapters",
+                                                                          profile).encode()
         for path in [p for p in site.rglob("*") if p.is_file()] if site.exists() else []:
             if path not in wanted:
                 path.unlink()
@@ -540,9 +547,13 @@ def _factor(value, quick) -> float | None:
 def glued_claims(notebook: Path) -> list:
     """The claims a chapter glued under the name ``claims`` (a JSON string, see
     :func:`dmmlib.claims.glue_claims`), or [] when it glued none."""
+    return claims_in(json.loads(Path(notebook).read_text()))
+
+
+def claims_in(nb: dict) -> list:
+    """The claims glued under ``claims`` in a notebook already read (a dict), or []."""
     from dmmlib.claims import from_json
 
-    nb = json.loads(Path(notebook).read_text())
     for cell in nb.get("cells", []):
         for output in cell.get("outputs", []):
             scrap = output.get("metadata", {}).get("scrapbook", {})
@@ -594,18 +605,80 @@ def run_note(record: dict, paper: str = "") -> str:
             f"on {threads}, finished {record.get('finished', '?')}." + (f"\n\n{paper}" if paper else "") + "\n```\n")
 
 
+def run_parameters(chapter: str, record: dict) -> str:
+    """The parameters a page's run used, folded: an HTML ``<details>`` (closed) holding a table
+    with one row per knob (:func:`dmmlib.params.parameter_rows`): its name, the value used, the
+    profile's value and what it means (the chapter's ``DOCS``); the knobs set on the command
+    line are in bold. Values are written for a reader (:func:`dmmlib.report.fmt_value`)."""
+    from html import escape
+
+    from dmmlib.report import fmt_value
+
+    profile = record.get("profile", "quick")
+    rows = params.parameter_rows(chapter, profile, record.get("overrides") or {})
+    n_set = sum(r["set"] for r in rows)
+    bold = ' class="dmm-set"'
+    body = "".join(
+        f'<tr{bold if r["set"] else ""}><td><code>{escape(r["name"])}</code></td>'
+        f'<td>{escape(fmt_value(r["value"]))}</td><td>{escape(fmt_value(r["profile_value"]))}</td>'
+        f'<td>{escape(r["meaning"])}</td></tr>' for r in rows)
+    head = f"<tr><th>parameter</th><th>this run</th><th>profile <code>{escape(profile)}</code></th><th>what it means</th></tr>"
+    set_text = (f"{n_set} of {len(rows)} set for this run (in bold)" if n_set
+                else f"all {len(rows)} at the profile's values")
+    return (f'<details class="dmm-details dmm-run-parameters"><summary>Parameters of this run: '
+            f"profile <code>{escape(profile)}</code>, {set_text}</summary>\n"
+            f'<div class="dmm-table dmm-parameters"><table>{head}{body}</table></div>\n'
+            "</details>\n")
+
+
+def _opening(title_cell: dict, nb: dict, record: dict | None, paper: str, chapter: str) -> list[dict]:
+    """The cells a chapter page opens with, in place of its first Markdown cell (title and
+    prose): the title alone, the run note and the run's parameters (given the stamp
+    ``record``), ``## What this chapter finds`` (:func:`dmmlib.ledger.chapter_findings_markdown`,
+    from the claims the notebook glued), then the prose under ``## The question``."""
+    from dmmlib.ledger import chapter_findings_markdown
+
+    lines = "".join(title_cell.get("source", "")).splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("# "))
+    title, prose = "\n".join(lines[:at + 1]), "\n".join(lines[at + 1:]).strip()
+    cell_id = title_cell.get("id")
+
+    def markdown(source: str, tag: str) -> dict:
+        cell = {"cell_type": "markdown", "metadata": {"tags": [tag]}, "source": source}
+        if cell_id is not None:
+            cell["id"] = f"{cell_id}-{tag}"
+        return cell
+
+    cells = [{**title_cell, "source": title + "\n"}]
+    if record is not None:
+        cells.append(markdown(run_note(record, paper), "run-note"))
+        if chapter:
+            cells.append(markdown(run_parameters(chapter, record), "run-parameters"))
+    cells.append(markdown("## What this chapter finds\n\n" + chapter_findings_markdown(claims_in(nb)), "findings"))
+    if prose:
+        cells.append(markdown(prose + "\n" if prose.startswith("#") else f"## The question\n\n{prose}\n", "question"))
+    return cells
+
+
 _NUMPY_SCALAR = re.compile(r"^np\.(?:float|int|uint|bool_)\w*\((.*)\)$", re.DOTALL)
 
 
-def for_static_site(data: bytes, record: dict | None = None, paper: str = "") -> bytes:
+def for_static_site(data: bytes, record: dict | None = None, paper: str = "", chapter: str = "") -> bytes:
     """An executed notebook made fit for the offline site: saved ipywidget state dropped (widgets
     are for Jupyter), stylesheets linked from the internet removed from HTML outputs
     (matplotlib's ``to_jshtml`` links Font Awesome from a CDN; the theme bundles it), glued numpy
-    scalars shown as plain numbers (``np.float64(0.5)`` -> ``0.5``), and, given
-    the run's stamp ``record``, a note after the title saying which profile and parameters it ran with."""
+    scalars shown as plain numbers (``np.float64(0.5)`` -> ``0.5``), the ``parameters`` cell and
+    papermill's ``injected-parameters`` cell tagged ``remove-cell`` (they stay in the notebook,
+    off the page), and the page opened with its findings: after the title, the run's note and its
+    parameters folded (given the run's stamp ``record`` and the ``chapter``'s name), then
+    ``## What this chapter finds`` from the glued claims, then the prose under ``## The question``
+    (:func:`_opening`)."""
     nb = json.loads(data)
     nb.get("metadata", {}).pop("widgets", None)
     for cell in nb.get("cells", []):
+        tags = cell.get("metadata", {}).get("tags", [])
+        if {"parameters", "injected-parameters"} & set(tags) and "remove-cell" not in tags:
+            cell["metadata"]["tags"] = [*tags, "remove-cell"]
         for output in cell.get("outputs", []):
             html = output.get("data", {}).get("text/html")
             if html is not None:
@@ -618,11 +691,13 @@ def for_static_site(data: bytes, record: dict | None = None, paper: str = "") ->
                 plain = output["data"][key]
                 text = "".join(plain) if isinstance(plain, list) else plain
                 output["data"][key] = _NUMPY_SCALAR.sub(r"\1", text)
-    if record is not None:
-        cells = nb.get("cells", [])
-        at = next((i + 1 for i, c in enumerate(cells) if c.get("cell_type") == "markdown"
-                   and re.search(r"^# ", "".join(c.get("source", "")), re.MULTILINE)), 0)
-        cells.insert(at, {"cell_type": "markdown", "metadata": {"tags": ["run-note"]}, "source": run_note(record, paper)})
+    cells = nb.get("cells", [])
+    at = next((i for i, c in enumerate(cells) if c.get("cell_type") == "markdown"
+               and re.search(r"^# ", "".join(c.get("source", "")), re.MULTILINE)), None)
+    if at is not None:
+        cells[at:at + 1] = _opening(cells[at], nb, record, paper, chapter)
+    elif record is not None:  # a page without a title: the note first
+        cells.insert(0, {"cell_type": "markdown", "metadata": {"tags": ["run-note"]}, "source": run_note(record, paper)})
     return (json.dumps(nb, indent=1, ensure_ascii=False) + "\n").encode()
 
 

@@ -74,3 +74,23 @@ CONSTRAINTS = [
     ("lambda_min < lambda_max", lambda P: P["lambda_min"] < P["lambda_max"]),
 ]
 DATA = ["mnist"]
+
+# what each knob means (one line, with its units): shown beside the values on the chapter's page
+DOCS = {
+    "digits": "the two MNIST digits of the binary problem (first: label -1, second: +1)",
+    "seeds": "train/test splits, each with its own SVM sweep (seeds 0, 1, ...): the intervals are over them",
+    "test_share": "share of the pair's official test digits held out as the test split (only with the 5,000-digit "
+                  "offline MNIST subset; the full training set uses every test digit)",
+    "n_train_per_class": "training digits drawn per class, seeded (0: every training digit of the smaller class)",
+    "lambda_min": "smallest L2 regularisation lambda of the SVM sweep (lambda multiplies ||w||^2; the hinge is a "
+                  "class-balanced mean)",
+    "lambda_max": "largest lambda of the SVM sweep",
+    "n_lambdas": "lambdas of the sweep, log-spaced from lambda_min to lambda_max",
+    "max_iters": "most iterations of the batched dual SVM solver, per lambda",
+    "tol": "the solver stops a lambda when its relative duality gap (J - D) / J falls below this",
+    "toy_points": "points per class of the toy problem (figure 3)",
+    "toy_tilt_deg": "tilt of the toy boundary from the centroid direction, in degrees",
+    "dmm_points": "held-out test digits of the pair on which the MNIST MLPs' gradient tilt is measured",
+    "mlp_models": "shared MNIST MLPs (seeds 0, 1, ...) whose gradient tilt is measured",
+    "plane_points": "training digits (seeded subsample) drawn in the tilting plane of the figures",
+}

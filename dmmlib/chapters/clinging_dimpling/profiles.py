@@ -124,3 +124,41 @@ RANGES = {
 # allowed values, constraints between knobs and the data files the chapter reads:
 # checked by dmmlib.params.validate before any work
 CHOICES = {"out_init": ("uniform", "sign")}
+
+# what each knob means (one line, with its units): shown beside the values on the chapter's page
+DOCS = {
+    "seeds": "training seeds of the main runs (line, chessboard, adversarially trained chessboard): the intervals are over them",
+    "epochs": "training epochs of every run (appendix C: 200)",
+    "width": "hidden units of the one-hidden-layer ReLU network (appendix C: 4,000)",
+    "lr": "learning rate of the chapter's reading of appendix C",
+    "lr_paper": "appendix C's learning rate, at which every reading of appendix C is tried",
+    "weight_decay": "weight decay (L2 penalty) of the SGD (appendix C: 0.01)",
+    "batch_size": "points per SGD step (0: full batch; appendix C gives none)",
+    "out_init": "the fixed output weights: \"uniform\" on [-1, 1] or \"sign\" in {-1, +1}",
+    "centre_inputs": "the network sees 2x - 1 (inputs centred to [-1, 1]) instead of x in [0, 1]",
+    "n_line": "training points on the line (1-D manifold in the square), labels alternating",
+    "cells": "cells per side of the chessboard (2-D manifold in the cube)",
+    "per_cell": "training points per chessboard cell",
+    "per_cell_test": "held-out chessboard points per cell (clean and robust test accuracy)",
+    "cluster_std": "standard deviation of each chessboard cell's Gaussian cluster, in cube units",
+    "probe_line": "probe points along the line, over the data region and beyond, where the boundary's distance is measured",
+    "probe_plane": "probe points per axis of the chessboard's plane",
+    "beyond": "how far beyond the data region the probes reach, in cube units",
+    "deltas": "distances (cube units) for the share of the manifold that the boundary comes within",
+    "measure_every": "measure the boundary every this many epochs ...",
+    "dense_until": "... and at every epoch up to this one",
+    "max_iter": "most DeepFool steps when measuring a probe point's distance to the boundary",
+    "adv_eps": "L2 radius (cube units) of adversarial training and of the robustness test's PGD",
+    "attack_steps": "PGD steps of the robustness test (step: adv_eps / 4)",
+    "lr_seeds": "seeds per reading of appendix C in the learning-rate study",
+    "stress_widths": "hidden widths of the stress test",
+    "stress_lrs": "learning rates per optimiser (SGD, SGD with momentum, Adam) of the stress test",
+    "stress_seeds": "seeds per width, optimiser and learning rate of the stress test",
+    "stress_every": "the stress test measures the boundary every this many epochs (and every epoch up to dense_until)",
+    "stress_probe": "probe points per axis of the stress test (over the data region only)",
+    "fig_epochs": "epochs drawn in the figures (plus the first and the last)",
+    "grid_2d": "grid points per axis of the 2-D boundary figures",
+    "surface_grid": "grid points per axis of the 3-D boundary surfaces",
+    "anim_grid": "grid points per axis of the animation's frames",
+    "anim_every": "epochs between the animation's frames",
+}

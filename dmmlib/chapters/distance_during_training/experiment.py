@@ -12,11 +12,21 @@ first update, included) it is put in eval mode and measured on a fixed set of te
   (the direction DeepFool starts along) in the tangent space, and ``||P_R g|| / ||g||``;
 - test accuracy on a separate set of test images.
 
+A network with batch norm is measured with its batch-norm statistics *recalibrated*: a copy
+whose running means and variances are recomputed, with no weight update, on
+:data:`BN_CALIBRATION_IMAGES` fixed training images (:func:`recalibrated`). In eval mode the
+running statistics are otherwise a moving average that, at iteration 0 and early in
+training, is still near its default (mean 0, variance 1) rather than the data's, and the
+distance measured through them is an artifact of those statistics. The plain eval-mode
+distance, accuracy and attack success are recorded beside it (``*_eval``) to show that
+artifact; for a network without batch norm the two are the same measurement.
+
 Distances are L2 norms of [0,1]-scaled pixels. A random subspace of dimension k in R^n holds
 a fraction of about sqrt(k/n) of a vector's norm (0.143 for MNIST, 0.204 for CIFAR-10).
 """
 from __future__ import annotations
 
+import copy
 import math
 from typing import Any, Callable, Mapping
 
@@ -42,7 +52,9 @@ DATASETS = ("mnist", "cifar")
 SETTINGS = ("main", "alt")
 OPTIMIZERS = ("sgd", "adam")
 CIFAR_ARCHS = ("small_cnn", "resnet50")
-PER_IMAGE = ("distance", "converged", "r_on", "r_off", "r_rand", "g_tan", "g_rand")
+PER_IMAGE = ("distance", "converged", "r_on", "r_off", "r_rand", "g_tan", "g_rand", "distance_eval", "converged_eval")
+#: the training images (the first of the run's training set) batch norm is recalibrated on
+BN_CALIBRATION_IMAGES = 512
 
 
 # -- checkpoints and settings --------------------------------------------------------------
@@ -180,6 +192,50 @@ def measure(model: nn.Module, x: torch.Tensor, basis: torch.Tensor, rand: torch.
     return out
 
 
+def has_batch_norm(model: nn.Module) -> bool:
+    """Whether ``model`` has a batch-norm layer."""
+    return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules())
+
+
+def recalibrated(model: nn.Module, x: torch.Tensor, *, batch_size: int = 256) -> nn.Module:
+    """A copy of ``model`` in eval mode whose batch-norm running statistics are the mean and
+    variance of each layer's input over the images x (N, ...) (a cumulative average over the
+    batches), every weight unchanged; ``model`` itself when it has no batch norm. Only the
+    batch-norm layers see x in train mode (dropout stays off)."""
+    if not has_batch_norm(model):
+        return model
+    twin = copy.deepcopy(model).eval()
+    dev = next(twin.parameters()).device
+    for m in twin.modules():
+        if isinstance(m, nn.modules.batchnorm._BatchNorm):
+            m.reset_running_stats()
+            m.momentum = None  # cumulative average over the calibration batches
+            m.train()
+    with torch.no_grad():
+        for xb in x.split(batch_size):
+            twin(xb.to(dev))
+    return twin.eval()
+
+
+def measure_checkpoint(model: nn.Module, x_calib: torch.Tensor, x: torch.Tensor, basis: torch.Tensor,
+                       rand: torch.Tensor, x_acc: torch.Tensor, y_acc: torch.Tensor, *, max_iter: int,
+                       candidates: int) -> dict:
+    """:func:`measure` on ``model`` with its batch norm recalibrated on x_calib (N, ...)
+    (:func:`recalibrated`), plus ``distance_eval``, ``converged_eval`` (B,) and
+    ``accuracy_eval`` measured in plain eval mode (the running statistics of training); for a
+    network without batch norm these equal the recalibrated ones (measured once)."""
+    out = measure(recalibrated(model, x_calib), x, basis, rand, x_acc, y_acc, max_iter=max_iter,
+                  candidates=candidates)
+    if not has_batch_norm(model):
+        out.update(distance_eval=out["distance"], converged_eval=out["converged"], accuracy_eval=out["accuracy"])
+        return out
+    dev = next(model.parameters()).device
+    bd = boundary_distance(model, x.to(dev), max_iter=max_iter, candidates=candidates, batch_size=256)
+    out.update(distance_eval=bd.distance.cpu().numpy(), converged_eval=bd.converged.cpu().numpy(),
+               accuracy_eval=accuracy(model, x_acc, y_acc))
+    return out
+
+
 def margin_gradient(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
     """Input gradient (B, ...) of the predicted class's margin f_label - max_{j != label} f_j."""
     x = x.detach().clone().requires_grad_(True)
@@ -258,15 +314,18 @@ def run_one(P: Mapping[str, Any], dataset: str, setting: str, seed: int, data: d
            **training_settings(P, dataset, setting), "checkpoints": P["checkpoints"],
            "n_train": data["n_train"], "train_size": P[f"{dataset}_train_size"], "images": P[f"{dataset}_images"],
            "accuracy_images": P["accuracy_images"], "max_iter": P["deepfool_max_iter"],
-           "candidates": P["deepfool_candidates"], "source": data["source"], "autoencoder": ae_id}
+           "candidates": P["deepfool_candidates"], "source": data["source"], "autoencoder": ae_id,
+           "bn_calibration_images": BN_CALIBRATION_IMAGES}
     basis, rand = bases
 
     def compute() -> dict:
         s = training_settings(P, dataset, setting)
         seed_everything(seed)
         model = build_model(dataset, P["cifar_arch"], P["cifar_width"])
-        fn = lambda m: measure(m, data["x_dist"], basis, rand, data["x_acc"], data["y_acc"],  # noqa: E731
-                               max_iter=P["deepfool_max_iter"], candidates=P["deepfool_candidates"])
+        x_calib = data["x_train"][:BN_CALIBRATION_IMAGES]
+        fn = lambda m: measure_checkpoint(m, x_calib, data["x_dist"], basis, rand, data["x_acc"],  # noqa: E731
+                                          data["y_acc"], max_iter=P["deepfool_max_iter"],
+                                          candidates=P["deepfool_candidates"])
         return train_measured(model, data["x_train"], data["y_train"], seed=seed, checkpoints=P["checkpoints"],
                               measure_fn=fn, progress=progress, **s)
 
@@ -305,7 +364,8 @@ def mean_finite(a: np.ndarray, axis: int = -1) -> np.ndarray:
 
 def curves(run: dict) -> dict:
     """Per-checkpoint means over the tracked images of one run, arrays (S,): ``distance``
-    (over the images DeepFool succeeded on), ``success``, ``accuracy``, ``r_on``, ``r_off``
+    (over the images DeepFool succeeded on), ``success``, ``accuracy`` (batch norm
+    recalibrated), ``distance_eval``, ``success_eval``, ``accuracy_eval`` (plain eval mode), ``r_on``, ``r_off``
     (means over successes), ``r_tan_frac`` = ||P_T r|| / ||r|| and ``r_rand_frac`` (means
     over successes), ``g_tan``, ``g_rand``; with ``steps`` and ``epochs``."""
     ok = run["converged"]
@@ -313,8 +373,12 @@ def curves(run: dict) -> dict:
     norm = np.where(ok & (run["distance"] > 0), np.hypot(run["r_on"], run["r_off"]), np.nan)
     with np.errstate(invalid="ignore", divide="ignore"):  # 0/0 (no perturbation recorded): nan, dropped below
         r_tan_frac, r_rand_frac = run["r_on"] / norm, run["r_rand"] / norm
+    ok_eval = run.get("converged_eval", ok)  # absent: a network without batch norm, measured once
+    d_eval, acc_eval = run.get("distance_eval", run["distance"]), run.get("accuracy_eval", run["accuracy"])
     return {"steps": run["steps"], "epochs": run["epochs"], "distance": mean_finite(d), "success": ok.mean(1),
             "accuracy": np.asarray(run["accuracy"], dtype=float),
+            "distance_eval": mean_finite(np.where(ok_eval, d_eval, np.nan)),
+            "success_eval": ok_eval.mean(1), "accuracy_eval": np.asarray(acc_eval, dtype=float),
             "r_on": mean_finite(np.where(ok, run["r_on"], np.nan)), "r_off": mean_finite(np.where(ok, run["r_off"], np.nan)),
             "r_tan_frac": mean_finite(r_tan_frac), "r_rand_frac": mean_finite(r_rand_frac),
             "g_tan": mean_finite(run["g_tan"]), "g_rand": mean_finite(run["g_rand"])}

@@ -2,7 +2,9 @@
 
 The distance from a fixed set of test images to the evolving decision boundary during
 training (DMM section 6, figure 6). Two tasks: MNIST with the MLP of appendix G.1 (SGD,
-lr 0.01, weight decay 1e-4, batch 200; the paper's 40 epochs under ``paper``) and CIFAR-10
+lr 0.01, weight decay 1e-4, batch 200; the paper's 40 epochs without momentum under
+``paper``; ``quick``: 20 epochs with momentum 0.9, which reach the 97 % the claims need,
+where G.1's literal recipe reached 95.1 % after 40 epochs here) and CIFAR-10
 with a convnet (``paper``: torchvision's ResNet-50 on all 50,000 training images, as the
 paper's figure 6; ``quick``: the book's small convnet, dmmlib/models/cifar_convnet.py, of
 ``cifar_width`` 16 (about 0.3 M parameters) on a subset). Figure 6 states no
@@ -18,9 +20,9 @@ QUICK = {
     "seeds": 3,
     "checkpoints": 12,
     "mnist_train_size": 0,
-    "mnist_epochs": 4,
+    "mnist_epochs": 20,
     "mnist_lr": 0.01,
-    "mnist_momentum": 0.0,
+    "mnist_momentum": 0.9,
     "mnist_weight_decay": 0.0001,
     "mnist_batch_size": 200,
     "mnist_alt_optimizer": "adam",
@@ -63,6 +65,7 @@ PAPER = {
     "seeds": 5,
     "checkpoints": 30,
     "mnist_epochs": 40,
+    "mnist_momentum": 0.0,  # G.1 states none; this literal recipe reached 95.1 % in 40 epochs here, not 98 %
     "mnist_images": 1000,
     "cifar_arch": "resnet50",
     "cifar_train_size": 0,
@@ -131,3 +134,32 @@ CONSTRAINTS = [
     ("4 distinct log-spaced checkpoints per run (checkpoints, *_epochs, *_train_size, *_batch_size)", _enough_checkpoints),
 ]
 DATA = ["mnist", "cifar10"]
+
+# what each knob means (one line, with its units): shown beside the values on the chapter's page
+DOCS = {
+    "seeds": "training seeds per task and optimiser: the intervals are over them",
+    "checkpoints": "log-spaced training iterations at which the images are measured (iteration 0 included)",
+    "mnist_train_size": "MNIST training digits, seeded subsample (0: all)",
+    "mnist_epochs": "training epochs of the MNIST MLP (appendix G.1)",
+    "mnist_lr": "learning rate of the MNIST MLP's SGD",
+    "mnist_momentum": "momentum of the MNIST MLP's SGD (0: plain SGD, as G.1 states none)",
+    "mnist_weight_decay": "weight decay (L2 penalty) of the MNIST MLP's SGD",
+    "mnist_batch_size": "digits per SGD step",
+    "mnist_alt_optimizer": "the alternative optimiser the MNIST MLP is also trained with (\"adam\" or \"sgd\")",
+    "mnist_alt_lr": "learning rate of the alternative MNIST optimiser",
+    "mnist_images": "MNIST test digits tracked: their distance to the boundary is measured at every checkpoint",
+    "cifar_arch": "the CIFAR-10 network: \"small_cnn\" (the book's small convnet) or \"resnet50\" (the paper's figure 6)",
+    "cifar_width": "channels of the small convnet's first stage (16: about 0.3 M parameters)",
+    "cifar_train_size": "CIFAR-10 training images, seeded subsample (0: all 50,000)",
+    "cifar_epochs": "training epochs of the CIFAR-10 network",
+    "cifar_lr": "learning rate of the CIFAR-10 network's SGD",
+    "cifar_momentum": "momentum of the CIFAR-10 network's SGD",
+    "cifar_weight_decay": "weight decay (L2 penalty) of the CIFAR-10 network's SGD",
+    "cifar_batch_size": "images per SGD step on CIFAR-10",
+    "cifar_alt_optimizer": "the alternative optimiser the CIFAR-10 network is also trained with (\"adam\" or \"sgd\")",
+    "cifar_alt_lr": "learning rate of the alternative CIFAR-10 optimiser",
+    "cifar_images": "CIFAR-10 test images tracked at every checkpoint",
+    "accuracy_images": "further test images, disjoint from the tracked ones, for the test accuracy at each checkpoint",
+    "deepfool_max_iter": "most DeepFool steps per image when measuring the distance to the boundary (L2, [0, 1] pixels)",
+    "deepfool_candidates": "DeepFool: the other classes with the largest logits it steps towards",
+}

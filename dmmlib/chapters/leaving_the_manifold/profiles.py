@@ -118,3 +118,35 @@ RANGES = {
 # allowed values, constraints between knobs and the data files the chapter reads:
 # checked by dmmlib.params.validate before any work
 DATA = ["mnist"]
+
+# what each knob means (one line, with its units): shown beside the values on the chapter's page
+DOCS = {
+    "seeds": "training seeds (and data draws) of the FONTS classifiers: the intervals are over them",
+    "n_fonts": "fonts of the FONTS-like data used (of the 21 offline fonts; letters A-J, 5-parameter affine warp)",
+    "n_train": "FONTS training images per seed (few, so that generalisation matters)",
+    "n_test": "FONTS test images (one fixed draw)",
+    "epochs": "epochs of Adam for each FONTS classifier (clean, on-manifold adversarial, random augmentation)",
+    "lr": "learning rate of the FONTS classifiers' Adam",
+    "batch_size": "images per Adam step of the FONTS classifiers",
+    "adv_steps": "on-manifold adversarial training: signed steps in the code z per batch",
+    "z_step": "step of the search in z, as a share of each warp parameter's range",
+    "eval_steps": "steps of the on-manifold attack used for evaluation ...",
+    "eval_restarts": "... and its restarts (the first from the image's own code)",
+    "n_attack": "FONTS test images attacked (PGD) and projected onto the manifold, per seed",
+    "n_check": "FONTS test images projected by the search alone, a check of the projection",
+    "eps": "L-inf radius of PGD, in [0, 1] pixel units (the article's 0.3), on FONTS and MNIST",
+    "pgd_steps": "PGD steps",
+    "pgd_step_size": "PGD step, in [0, 1] pixel units",
+    "proj_top_k": "projection onto the manifold: pieces (font, letter) refined per image",
+    "proj_restarts": "projection: starts per piece (the best grid point, then random ones)",
+    "proj_steps": "projection: Adam steps in z",
+    "proj_lr": "projection: Adam step, in units of each warp parameter's range",
+    "mnist_seeds": "MNIST classifiers (seeds 0, 1, ...)",
+    "mnist_train_size": "MNIST training digits, seeded subsample (0: every training digit available)",
+    "mnist_epochs": "training epochs of each MNIST classifier (Adam, lr 1e-3, batches of 128)",
+    "knn": "nearest training digits whose affine hull approximates the MNIST manifold locally (the article's 50)",
+    "n_mnist": "MNIST test digits attacked per seed",
+    "on_eps": "MNIST on-manifold attack: L2 radius inside the kNN subspace, in [0, 1] pixel units",
+    "on_steps": "steps of the MNIST on-manifold attack",
+    "on_step_size": "step of the MNIST on-manifold attack, L2 in [0, 1] pixel units",
+}

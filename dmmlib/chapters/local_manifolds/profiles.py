@@ -53,3 +53,18 @@ RANGES = {'seeds': (1, 50),
 # checked by dmmlib.params.validate before any work
 CONSTRAINTS = [("n_show <= n_test (n_test 0: all)", lambda P: P["n_test"] == 0 or P["n_show"] <= P["n_test"])]
 DATA = ["mnist", "cifar10", "cifar10_resnet20"]
+
+# what each knob means (one line, with its units): shown beside the values on the chapter's page
+DOCS = {
+    "seeds": "draws of test images at which tangent spaces are compared (seeds 0, 1, ...): the intervals are over them",
+    "models": "shared MNIST classifiers (seeds 0, 1, ...) whose test accuracy is measured",
+    "autoencoders": "shared MNIST and CIFAR-10 autoencoders per data set (seeds 0, 1, ...); tangent spaces are "
+                    "studied on seed 0's",
+    "n_test": "test images for reconstruction error and accuracy (0: all: 10,000 MNIST, 2,000 CIFAR-10 "
+              "airplanes and automobiles)",
+    "n_tangent": "MNIST test images per seed at which the exact and finite-difference tangent spaces are compared",
+    "n_tangent_cifar": "CIFAR-10 test images per seed for the same comparison (float64 Jacobians: seconds each on a CPU)",
+    "fd_eps": "finite-difference steps of the paper's construction, decode(c + eps e_i), in code (latent) units",
+    "n_random": "random Gaussian vectors per image for the ratio ||r|| / ||Proj_M r|| (appendix I)",
+    "n_show": "test images shown with their reconstructions in the figure",
+}

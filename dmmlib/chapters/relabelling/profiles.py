@@ -23,10 +23,10 @@ QUICK = {
     "synth_eps_sweep": [0.02, 0.05, 0.1, 0.2, 0.3],
     "synth_grid": 150,
     # MNIST: the appendix G.1 MLP as N1 and N2
-    "mnist_train_size": 5000,
-    "mnist_epochs": 10,
+    "mnist_train_size": 10000,
+    "mnist_epochs": 20,
     "mnist_lr": 0.01,
-    "mnist_eps": 3.0,
+    "mnist_eps": 4.0,
     "mnist_eps_sweep": [0.5, 1.0, 2.0, 3.0, 4.0],
     # CIFAR-10: a pretrained CIFAR ResNet as N1 (depth 20 or 56); N2: the small convnet
     # (cifar_n2_depth 0) or a CIFAR ResNet of that depth trained from scratch
@@ -133,3 +133,35 @@ DRY_RUN_SCALED = {"geometry_points": 20, "test_size": 200}
 # checked by dmmlib.params.validate before any work
 CHOICES = {"synth_out_init": ("uniform", "sign"), "cifar_n1_depth": (20, 56), "cifar_n2_depth": (0, 20, 32, 44, 56, 110)}
 DATA = lambda P: ["mnist", "cifar10", f"cifar10_resnet{P['cifar_n1_depth']}"]
+
+# what each knob means (one line, with its units): shown beside the values on the chapter's page
+DOCS = {
+    "seeds": "seeds of the synthetic and MNIST runs (N1, the relabelled sets, N2): the intervals are over them",
+    "synth_width": "hidden units of the synthetic manifolds' one-hidden-layer network (appendix C)",
+    "synth_epochs": "full-batch training epochs of the synthetic networks",
+    "synth_lr": "learning rate of the synthetic networks' SGD",
+    "synth_weight_decay": "weight decay (L2 penalty) of the synthetic networks' SGD",
+    "synth_out_init": "the synthetic networks' fixed output weights: \"uniform\" on [-1, 1] or \"sign\" in {-1, +1}",
+    "synth_centre_inputs": "the synthetic networks see 2x - 1 (inputs centred to [-1, 1]) instead of x in [0, 1]",
+    "n_line": "training points on the line (1-D manifold in the square)",
+    "per_cell": "training (and test) points per cell of the 4 x 4 chessboard",
+    "synth_eps": "L2 radius of the targeted PGD that relabels the synthetic points, in cube units",
+    "synth_eps_sweep": "radii of the synthetic eps sweep, in cube units",
+    "synth_grid": "grid points per axis of the synthetic networks' logit maps",
+    "mnist_train_size": "MNIST training digits relabelled per seed (seeded subsample)",
+    "mnist_epochs": "training epochs of the MNIST MLPs (N1, N2 and the controls)",
+    "mnist_lr": "learning rate of the MNIST MLPs",
+    "mnist_eps": "L2 radius of the targeted PGD on MNIST, in [0, 1] pixel units",
+    "mnist_eps_sweep": "radii of the MNIST eps sweep, in [0, 1] pixel units",
+    "cifar_seeds": "seeds of the CIFAR-10 runs (the relabelled set and N2; N1 is the pretrained ResNet)",
+    "cifar_train_size": "CIFAR-10 training images relabelled per seed (seeded subsample)",
+    "cifar_epochs": "training epochs of the CIFAR-10 N2 and its controls",
+    "cifar_lr": "learning rate of the CIFAR-10 N2",
+    "cifar_eps": "L2 radius of the targeted PGD on CIFAR-10, in [0, 1] pixel units",
+    "cifar_width": "channels of the small convnet's first stage (N2 when cifar_n2_depth is 0)",
+    "cifar_n1_depth": "depth of the pretrained CIFAR ResNet used as N1 (20 or 56)",
+    "cifar_n2_depth": "N2 on CIFAR-10: 0 for the small convnet, else a CIFAR ResNet of this depth trained from scratch",
+    "attack_steps": "steps of the targeted PGD that relabels every training input",
+    "test_size": "clean test images on which N2 is tested (fixed subsample)",
+    "geometry_points": "test points at which the gradients and boundaries of N1 and N2 are compared",
+}

@@ -339,3 +339,25 @@ def test_minimal_against_exhaustive_reference_when_the_step_is_long(seed):
     assert best.max() < 0.5  # the regime of the issue: every distance below the initial step
     ratio = r.norm / best
     assert ratio.max() <= 1.02, ratio
+
+
+@pytest.mark.parametrize("mode", [None, "off"])
+def test_radius_comes_down_from_a_first_adversarial_point_far_beyond_the_distance(mode):
+    """Issue 29's cause: a sample's first adversarial point can lie many times further than its
+    distance (CIFAR-10 ResNet-20: 0.46 against 0.054 after the bisection; the first ray crosses a
+    far boundary), and the radius then shrank only by gamma (0.05, annealed) per step: at most
+    a factor of about 13 over 100 steps, and about 25 steps per halving at the start. Here the
+    bisection is off, so the first adversarial point lies one initial step (0.5) out, 10-40 times
+    the exact distance of a linear two-class model: within 100 steps the norm must come within
+    1 % of it (before the fix: 2.3-13x too large)."""
+    W, b = _linear(scale=10.0, classes=2)
+    model = lambda z: _flat(z - 0.5) @ W.T + b  # noqa: E731
+    x = _near_half()
+    y = model(x).argmax(1)
+    U = _basis(k=5) if mode else None
+    exact = _exact_multiclass(W, b, x - 0.5, y, U, mode)
+    assert exact.max() < 0.05  # every distance at least 10 times below the first step
+    r = fmn_l2(model, x, y, steps=100, step_size=0.5, bisect_steps=0, basis=U, basis_mode=mode)
+    assert r.success.all() and (r.passes <= 100).all()
+    ratio = r.norm / exact
+    assert ratio.min() >= 1 - 1e-4 and ratio.max() <= 1.01, ratio

@@ -12,12 +12,18 @@ size shapes the distance. FMN instead *minimises* the norm. Each step, per sampl
    nearest class boundary, where the margin heads for the runner-up class at x (issue 29: on
    the MNIST MLP, 86 % -> 97 % of digits within 2 % of the best norm any method found); with a
    basis, ``g`` is projected on or off span(U) (:func:`dmmlib.attacks.projection.project_direction`,
-   the code PGD uses);
+   the code PGD uses); for its first ``APPROACH_STEPS`` (5) steps before an adversarial point, a
+   sample's step is at most ``APPROACH_OVERSHOOT`` (1.5) times its linearised distance to the
+   boundary ``|m| / ||grad m||`` (projected with a basis; one more backward pass per such step),
+   so that the first adversarial point is not one long step out along a ray that crosses a far
+   boundary (issue 29);
 2. at a sample's first adversarial point, bisect along the ray from x back to the boundary
    (``bisect_steps`` forward passes without gradients: a first step far longer than the
    distance then costs nothing); if ``x + delta`` is adversarial and ``||delta||`` is the
    smallest so far, keep it;
-3. the radius ``eps``: adversarial -> ``min(eps (1 - gamma), best norm)`` (shrink);
+3. the radius ``eps``: adversarial -> ``min(eps (1 - s), best norm)`` (shrink), where
+   ``s = gamma 2^(r - 1)``, at most ``MAX_SHRINK`` (1/2), after ``r`` adversarial steps in a row
+   (``s = gamma`` at the boundary, where the iterate alternates);
    not adversarial after one was found -> ``eps (1 + gamma)`` (grow); none found yet ->
    no radius (``start="free"``, the default: plain normalised gradient steps, as DDN
    starts), or, as in the paper (``start="linear"``), ``||delta|| + |m| / ||g||``, the
@@ -53,6 +59,15 @@ ResNet-20 at distances of about 0.08 against an initial step of 0.5, where sampl
 with the sample's own radius, so it needs no per-dataset constant; where the step is long
 against the distance (CIFAR-10 at step 0.5) samples now run (nearly) all ``steps``.
 
+Issue 29 (CIFAR-10 ResNet-20 at the on/off chapter's settings, distances of about 0.08 against an
+initial step of 0.5): the first adversarial point of some images lay far beyond their distance
+(0.46 against 0.054 after the bisection: the ray of the first long step crosses a far boundary),
+and with a shrink of ``gamma`` per step (0.05, annealed) the radius can fall by at most a factor
+of about 13 over 100 steps and needs about 25 steps per halving: those images ended 15-75 % too
+large. The doubling shrink brings such a radius down in a few steps (a bracket search: once the
+iterate falls out of the adversarial region the radius grows again by ``gamma``), and the
+approach cap makes the first adversarial point a near one; neither needs a per-dataset constant.
+
 Subspace: with ``basis`` (B, n, k) and ``basis_mode`` "on", every step lies in span(U)
 ("on-manifold"); "off", in its orthogonal complement. Clamping to the [0, 1] box can move
 ``delta`` out of the subspace where the box is active: measure the share off the subspace
@@ -77,6 +92,12 @@ STARTS = ("free", "linear")
 #: while the step is longer, the iterate jumps across the eps-ball and stalls that a shorter step
 #: would end (issue 29: CIFAR-10, radius 0.08 against a step of 0.5, samples left after ~20 passes)
 STALL_STEP_SHARE = 0.25
+#: before a sample's first adversarial point, for its first APPROACH_STEPS steps, a step is at most
+#: APPROACH_OVERSHOOT times the linearised distance to the boundary, |m| / ||grad m|| (issue 29)
+APPROACH_STEPS = 5
+APPROACH_OVERSHOOT = 1.5
+#: the radius shrinks by gamma * 2^(r - 1) after r adversarial steps in a row, at most by this share (issue 29)
+MAX_SHRINK = 0.5
 
 
 class MinimalNormResult(NamedTuple):
@@ -166,6 +187,7 @@ def fmn_l2(
     worst = torch.maximum(xf, 1 - xf).norm(dim=1)  # no point of the box is further from x
     ref_norm, ref_step = best_norm.clone(), torch.zeros(B, dtype=torch.long, device=dev)
     found = torch.zeros(B, dtype=torch.bool, device=dev)
+    streak = torch.zeros(B, dtype=torch.long, device=dev)  # adversarial steps in a row
 
     for t in range(steps):
         cos = (1 + math.cos(math.pi * t / steps)) / 2
@@ -179,6 +201,11 @@ def fmn_l2(
                 check_labels(y, logits)
             m = -margin(logits, ya) if not targeted else margin(logits, ya)  # > 0 while not adversarial
             obj = m
+            approach = start == "free" and t < APPROACH_STEPS and not bool(found.all())
+            if approach:  # the linearised distance to the boundary, |m| / ||grad m|| (projected)
+                gm = torch.autograd.grad(m.sum(), da, retain_graph=True)[0]
+                gmn = gm.norm(dim=1) if ra is None else ra.project_direction(gm)[1][:, 0]
+                dest = m.detach().abs() / gmn.clamp_min(_TINY)
             if start == "free":  # before a sample's first adversarial point: the cross-entropy's direction
                 ce = F.cross_entropy(logits, ya, reduction="none")
                 obj = torch.where(found, m, ce if targeted else -ce)
@@ -215,12 +242,18 @@ def fmn_l2(
                 boundary = (dn + m.abs() / gn) * (1 + gam)  # inf where the (projected) gradient vanishes
             else:
                 boundary = torch.full_like(dn, math.inf)
-            eps = torch.where(adv, torch.minimum(eps * (1 - gam), bna),
+            # r adversarial steps in a row: shrink by gamma * 2^(r - 1) (at most MAX_SHRINK)
+            streak = torch.where(adv, streak + 1, torch.zeros_like(streak))
+            shrink = (gam * torch.pow(2.0, (streak - 1).clamp(min=0).to(dt))).clamp(max=MAX_SHRINK)
+            eps = torch.where(adv, torch.minimum(eps * (1 - shrink), bna),
                               torch.where(found, eps * (1 + gam), boundary))
             eps = torch.minimum(eps, worst)
 
             # 4. the step, the eps-ball, the box
-            da = da - gp * step_scale(alpha, gn)[:, None]
+            al = torch.full_like(dn, alpha)
+            if approach:
+                al = torch.where(found, al, torch.minimum(al, APPROACH_OVERSHOOT * dest))
+            da = da - gp * step_scale(al, gn)[:, None]
             da = da * (eps / (da.norm(dim=1) + _TINY)).clamp(max=1.0)[:, None]
             da = (xa + da).clamp_(0.0, 1.0).sub_(xa)
 
@@ -228,7 +261,7 @@ def fmn_l2(
             if not early_stop:
                 continue
             # a stall counts only once the step resolves the radius (STALL_STEP_SHARE)
-            improved = (bna < ref_norm * (1 - rtol)) | (alpha > STALL_STEP_SHARE * eps)
+            improved = (bna < ref_norm * (1 - rtol)) | (al > STALL_STEP_SHARE * eps)
             ref_norm = torch.where(improved, bna, ref_norm)
             ref_step = torch.where(improved, torch.full_like(ref_step, t), ref_step)
             done = (bna == 0) | (found & (t - ref_step >= patience))
@@ -241,8 +274,8 @@ def fmn_l2(
                 if keep.numel() == 0:
                     idx = keep
                     break
-                idx, xa, ya, da, ba, bna, eps, worst, ref_norm, ref_step, found = (
-                    v.index_select(0, keep) for v in (idx, xa, ya, da, ba, bna, eps, worst, ref_norm, ref_step, found)
+                idx, xa, ya, da, ba, bna, eps, worst, ref_norm, ref_step, found, streak = (
+                    v.index_select(0, keep) for v in (idx, xa, ya, da, ba, bna, eps, worst, ref_norm, ref_step, found, streak)
                 )
                 if ra is not None:
                     ra.keep(keep)

@@ -324,3 +324,11 @@ def test_the_first_screen_check_catches_a_wide_figure():
         wide = page.evaluate(OVERFLOWING_FIGURES)
         browser.close()
     assert len(wide) == 1 and wide[0][2] <= 310  # the unscrolled image is caught, the scrolling one is fine
+
+
+def test_the_map_of_the_papers_links_sections_and_figures_of_the_built_site(smoke_site):
+    """The map's links reach ids of the chapters' built pages, and its "Fig. N" are Sphinx's."""
+    from tests.test_paper_map import check_figure_numbers, check_links_reach_ids
+
+    check_links_reach_ids(smoke_site / "chapters")
+    check_figure_numbers(smoke_site / "chapters")

@@ -81,24 +81,10 @@ KERNEL_ARGS = ["--IPKernelApp.log_level=ERROR"]
 STALE_TMP_S = 6 * 3600  # an orphaned temporary file or owner-less folder older than this is removed
 
 
-
-def _in_project_python() -> None:
-    """Started by a Python without the project's requirements (``tools/book.py`` through its
-    shebang, or ``python3 tools/book.py``): run again with ``.venv/bin/python`` when it exists."""
-    try:
-        import papermill  # noqa: F401
-        import torch  # noqa: F401
-        import yaml  # noqa: F401
-    except ImportError as err:
-        venv = ROOT / ".venv" / "bin" / "python"
-        if venv.exists() and Path(sys.prefix).resolve() != (ROOT / ".venv").resolve():
-            os.execv(str(venv), [str(venv), *sys.argv])
-        sys.exit(f"error: {err.name} is missing from {sys.executable}; run `make help` once (it creates .venv) "
-                 "and use .venv/bin/python")
-
-
 if __name__ == "__main__":
-    _in_project_python()
+    from project_python import ensure  # tools/: the script's own folder
+
+    ensure("papermill", "torch", "yaml")
 
 sys.path.insert(0, str(ROOT))
 from dmmlib import params  # noqa: E402

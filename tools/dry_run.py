@@ -47,21 +47,10 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 
-def _in_project_python() -> None:
-    """Started by a Python without the requirements: run again with ``.venv/bin/python``."""
-    try:
-        import papermill  # noqa: F401
-        import torch  # noqa: F401
-    except ImportError as err:
-        venv = ROOT / ".venv" / "bin" / "python"
-        if venv.exists() and Path(sys.prefix).resolve() != (ROOT / ".venv").resolve():
-            os.execv(str(venv), [str(venv), *sys.argv])
-        sys.exit(f"error: {err.name} is missing from {sys.executable}; run `make help` once (it creates .venv) "
-                 "and use .venv/bin/python")
-
-
 if __name__ == "__main__":
-    _in_project_python()
+    from project_python import ensure  # tools/: the script's own folder
+
+    ensure("papermill", "torch")
 from dmmlib.params import DRY_RUN_ENV  # noqa: E402
 
 OUT = ROOT / "book" / "_build" / "dry-run"

@@ -11,6 +11,10 @@ PICKED = "Drawn for the first test images of model unit 0, not the paper's chose
 PROJ = ("fig-oom-proj-mnist", "fig-oom-gallery-mnist")
 PROJ_CIFAR = ("fig-oom-proj-cifar10", "fig-oom-gallery-cifar10")
 E = (f"{CH}.E_mnist", f"{CH}.E_cifar10")
+# the sections and claims that tables 1 and 2 and appendices E and F share
+T2_SECTIONS = ("oom-table2", "oom-stepsize", "oom-clamp")
+PROTOCOL = (f"{CH}.step_free_mnist", f"{CH}.step_free_cifar10", f"{CH}.clamp_mnist", f"{CH}.clamp_cifar10")
+OFF_CLOSE = (f"{CH}.off_close_mnist", f"{CH}.off_close_cifar10")
 
 
 def _mnist(pair: str) -> str:
@@ -53,9 +57,7 @@ ITEMS = [
                f"{CH}.E_cifar10"), TABLE1,
               note="The MNIST and CIFAR-10 rows, with a random-subspace control; no ImageNet row. CIFAR-10 uses a "
                    "pretrained ResNet-20, not the paper's 7-layer CNN."),
-    PaperItem("dmm", "Table 2", "partial", ("oom-table2", "oom-stepsize", "oom-clamp"),
-              (f"{CH}.off_close_mnist", f"{CH}.off_close_cifar10", f"{CH}.step_free_mnist", f"{CH}.step_free_cifar10",
-               f"{CH}.clamp_mnist", f"{CH}.clamp_cifar10"), TABLE2,
+    PaperItem("dmm", "Table 2", "partial", T2_SECTIONS, OFF_CLOSE + PROTOCOL, TABLE2,
               note="The MNIST and CIFAR-10 rows, with a step-size-free minimal-norm attack beside PGD; no ImageNet row."),
     PaperItem("dmm", "Appendix A", "partial", ("oom-robust",),
               (f"{CH}.robust_R_mnist", f"{CH}.robust_R_specific_mnist", f"{CH}.robust_on_mnist"),
@@ -63,15 +65,14 @@ ITEMS = [
               "epochs), {robust_n_images} test digits each",
               note="The Tsipras et al. link only (robust models' perturbations move towards the manifold), on MNIST."),
     PaperItem("dmm", "Appendix B", "partial", ("fig-oom-proj-mnist", "fig-oom-gallery-mnist", "fig-oom-sep-mnist"),
-              (f"{CH}.E_mnist", f"{CH}.E_cifar10", f"{CH}.off_close_mnist", f"{CH}.off_close_cifar10"), SHOWN,
+              E + OFF_CLOSE, SHOWN,
               note="B.1 and B.2 on MNIST and CIFAR-10 test images of the book's choosing; B.3 (ImageNet) not done."),
     PaperItem("dmm", "Appendix E", "partial", ("oom-table1", "oom-table2"),
               (f"{CH}.R_mnist", f"{CH}.E_mnist", f"{CH}.off_close_mnist", f"{CH}.R_cifar10", f"{CH}.E_cifar10",
                f"{CH}.off_close_cifar10"), UNITS,
               note="E.2 and E.3 for MNIST and CIFAR-10 (tables 1 and 2), without ImageNet; E.1 is in the chapter "
                    "on clinging and dimpling."),
-    PaperItem("dmm", "Appendix F", "partial", ("oom-table2", "oom-stepsize", "oom-clamp"),
-              (f"{CH}.step_free_mnist", f"{CH}.step_free_cifar10", f"{CH}.clamp_mnist", f"{CH}.clamp_cifar10"),
+    PaperItem("dmm", "Appendix F", "partial", T2_SECTIONS, PROTOCOL,
               "radii {t2_eps}, steps {t2_step} (× {on_step_factor} on the manifold), {t2_steps} steps",
               note="The attacks as appendix F states them, run on MNIST and CIFAR-10; ImageNet's settings are in the "
                    "profile but not run."),

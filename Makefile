@@ -22,6 +22,11 @@ ifeq ($(origin DMM_DATA), undefined)
   endif
 endif
 export DMM_CACHE ?= $(CURDIR)/.cache
+# RAY_ADDRESS (optional, needs `pip install '.[cluster]'`): run the chapters as tasks on a Ray
+# cluster ("local": one started on this machine's cores and GPUs); book/cluster.md says how.
+ifdef RAY_ADDRESS
+  export RAY_ADDRESS
+endif
 
 .PHONY: book chapter site test bench jupyter dry-run clean clean-cache lock help
 
@@ -30,7 +35,8 @@ help:
 	@echo "                               execute the chapters that changed and build the site: book/_build/html"
 	@echo "                               (quick), book/_build/<profile>/_build/html (smoke, paper). Each chapter"
 	@echo "                               re-runs with the PARAMS of its last 'make chapter'; DEFAULTS=1: with the"
-	@echo "                               profile's own values instead"
+	@echo "                               profile's own values instead. RAY_ADDRESS=local (or a Ray cluster's address):"
+	@echo "                               the chapters as tasks on Ray, with the extra 'cluster' (book/cluster.md)"
 	@echo "make chapter NAME=x [PROFILE=quick] [PARAMS='seeds=5 epochs=100'] [FORCE=1]"
 	@echo "                               execute one chapter. PARAMS with blanks: PARAMS='digits=[1, 7]; seeds=5'."
 	@echo "                               FORCE=1 re-runs an up-to-date chapter and accepts a cost knob over 4x its"

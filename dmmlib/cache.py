@@ -5,6 +5,16 @@ the code that made it, so changing either recomputes it. Entries are written ato
 (temporary file, then rename) with a SHA-256 of their bytes; an entry that is missing,
 truncated, corrupt or from other code is recomputed, never trusted.
 
+Several processes, on one machine or on the nodes of a cluster sharing ``$DMM_CACHE``, may
+compute the same entry at once (``tools/book.py`` on Ray, :mod:`dmmlib.parallel`). An entry
+is two files (the data, ``<key>.pt``, and its metadata with the checksum, ``<key>.json``),
+so they are written and read under a lock on ``<key>.lock`` (``flock``: exclusive to write,
+shared to read), and the first writer wins: a writer that finds a valid entry already there
+keeps it and returns its value, so every process gets the same value and no reader sees the
+data of one writer with the checksum of another. On a filesystem without ``flock`` the
+lock is skipped: the renames still leave no torn file, and a mixed pair fails its checksum
+and is recomputed, never trusted.
+
 An entry holds data only, and reading it runs no code: it is read with
 ``torch.load(weights_only=True)``, which unpickles tensors, numbers, strings and containers
 and refuses anything else. Values that such a load cannot hold are encoded first
@@ -19,6 +29,7 @@ repository), else ``~/.cache/dmm-book``. ``make clean-cache`` deletes it.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib
 import importlib.util
@@ -101,7 +112,8 @@ def code_closure(modules: Iterable[str | ModuleType]) -> tuple[str, ...]:
 
 # modules that compute no cached value: the parameter registry (the values it resolves are in
 # every key themselves) and the progress bars. Editing them must not retrain the shared models.
-KEY_NEUTRAL = ("dmmlib.params", "dmmlib.progress")
+# The cache itself and dmmlib.parallel (a loop or Ray tasks, same values) decide no value either.
+KEY_NEUTRAL = ("dmmlib.params", "dmmlib.progress", "dmmlib.cache", "dmmlib.parallel")
 
 
 def hashed_modules(modules: Iterable[str | ModuleType]) -> tuple[str, ...]:
@@ -169,7 +181,7 @@ def cached(
         return value
     value = compute()
     try:
-        _store(path, key, name, dict(params), value)
+        value = _store(path, key, name, dict(params), value)
     except OSError as err:
         if not _UNWRITABLE_WARNED:
             _UNWRITABLE_WARNED.append(str(err))
@@ -203,30 +215,70 @@ def _warn(message: str) -> None:
 _MISSING = object()
 
 
-def _load(path: Path, key: str) -> Any:
+def _load(path: Path, key: str, *, warn: bool = True) -> Any:
+    """The value of the entry at ``path`` (its data file) if it is complete and valid for
+    ``key``, else ``_MISSING`` (with a warning, when ``warn``, for an invalid one)."""
     meta_path = path.with_suffix(".json")
     if not path.exists() or not meta_path.exists():
         return _MISSING
     try:
-        meta = json.loads(meta_path.read_text())
-        data = path.read_bytes()
+        with entry_lock(path, exclusive=False):
+            meta = json.loads(meta_path.read_text())
+            data = path.read_bytes()
         if meta.get("key") != key or meta.get("sha256") != hashlib.sha256(data).hexdigest():
             raise ValueError("key or checksum mismatch")
         # weights_only: a full unpickler would run whatever code the entry names
         return decode(torch.load(io.BytesIO(data), map_location="cpu", weights_only=True))
     except Exception as err:  # corrupt or unsafe entry: say so, then recompute
-        _warn(f"cache entry {path} is invalid ({err}); recomputing")
+        if warn:
+            _warn(f"cache entry {path} is invalid ({err}); recomputing")
         return _MISSING
 
 
-def _store(path: Path, key: str, name: str, params: dict, value: Any) -> None:
+def _store(path: Path, key: str, name: str, params: dict, value: Any) -> Any:
+    """Write ``value`` as the entry at ``path`` unless another process wrote a valid one since
+    this one looked (the first writer wins); return the entry's value: the one written, or
+    the one found (loaded, on the CPU)."""
     buffer = io.BytesIO()
     torch.save(encode(value), buffer)
     data = buffer.getvalue()
     meta = {"key": key, "name": name, "params": params, "sha256": hashlib.sha256(data).hexdigest()}
     path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(path, data)
-    atomic_write_bytes(path.with_suffix(".json"), json.dumps(meta, indent=1, default=str).encode())
+    with entry_lock(path, exclusive=True):
+        meta_path = path.with_suffix(".json")
+        if path.exists() and meta_path.exists():
+            try:
+                old = json.loads(meta_path.read_text())
+                found = path.read_bytes()
+                if old.get("key") == key and old.get("sha256") == hashlib.sha256(found).hexdigest():
+                    return decode(torch.load(io.BytesIO(found), map_location="cpu", weights_only=True))
+            except Exception:  # corrupt or unsafe: overwritten below
+                pass
+        atomic_write_bytes(path, data)
+        atomic_write_bytes(meta_path, json.dumps(meta, indent=1, default=str).encode())
+    return value
+
+
+@contextlib.contextmanager
+def entry_lock(path: Path, *, exclusive: bool):
+    """Hold ``flock`` on ``<path without suffix>.lock`` (exclusive, or shared) for the ``with``
+    block. Skipped (no lock) where the lock file cannot be made (a read-only cache) or the
+    filesystem has no ``flock``: the renames and checksums then keep the entry safe alone."""
+    import fcntl
+
+    try:
+        fd = os.open(Path(path).with_suffix(".lock"), os.O_RDWR | os.O_CREAT, 0o666)
+    except OSError:
+        yield
+        return
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        except OSError:
+            pass
+        yield
+    finally:
+        os.close(fd)  # closing the last descriptor releases the lock
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:

@@ -1,3 +1,7 @@
+import hashlib
+import json
+import os
+
 import pytest
 import torch
 
@@ -171,3 +175,86 @@ def test_no_unsafe_load_in_the_code():
     found = [f"{p.relative_to(root)}: {b}" for d in ("dmmlib", "tools") for p in (root / d).rglob("*.py")
              for b in bad if b in p.read_text()]
     assert not found, found
+
+
+# --- concurrent writers in separate processes (several nodes sharing $DMM_CACHE) ------------------
+
+RACE_KEYS = 12
+
+
+def _race_writer(cache_dir: str, barrier, out, tag: int) -> None:
+    """A process that computes every race entry with its own value (``tag``, to tell writers
+    apart) and reports what ``cached`` returned and the warnings it raised."""
+    import warnings
+
+    os.environ["DMM_CACHE"] = cache_dir
+    os.environ.pop("DMM_WARNINGS_FILE", None)
+    torch.set_num_threads(1)
+    barrier.wait()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        got = [int(cache.cached("race", {"k": k}, lambda: torch.full((50_000,), float(tag)), code=CODE)[0])
+               for k in range(RACE_KEYS)]
+    out.put((tag, got, [str(w.message) for w in caught]))
+
+
+def _race_reader(cache_dir: str, barrier, stop, out) -> None:
+    """A process that reads every race entry as fast as it can until ``stop``: counts entries
+    seen whole and entries seen torn or mixed (data of one writer, checksum of another)."""
+    import warnings
+
+    os.environ["DMM_CACHE"] = cache_dir
+    os.environ.pop("DMM_WARNINGS_FILE", None)
+    barrier.wait()
+    whole = torn = 0
+    keys = [cache.cache_key("race", {"k": k}, CODE) for k in range(RACE_KEYS)]
+    while not stop.is_set():
+        for key in keys:
+            with warnings.catch_warnings(record=True) as caught:  # "invalid": a torn or mixed pair was read
+                warnings.simplefilter("always")
+                value = cache._load(cache.cache_dir() / "race" / f"{key[:32]}.pt", key)
+            torn += sum("invalid" in str(w.message) for w in caught)
+            if value is not cache._MISSING:  # absent, or its metadata not written yet: not an entry yet
+                whole += 1
+                torn += int(not torch.all(value == value[0]))
+    out.put((whole, torn))
+
+
+def test_concurrent_writers_in_separate_processes_agree_and_leave_no_torn_entry(tmp_path):
+    """4 processes write the same 12 entries at once, each with its own value, while 2 read
+    them: every writer gets the first writer's value for every entry, no reader sees a torn or
+    mixed entry, and every entry on disk is whole (its checksum matches its data)."""
+    import multiprocessing as mp
+    import queue
+
+    ctx = mp.get_context("fork")  # as DataLoader workers: no second import of torch
+    barrier, out, stop = ctx.Barrier(6), ctx.Queue(), ctx.Event()
+    writers = [ctx.Process(target=_race_writer, args=(str(tmp_path), barrier, out, tag)) for tag in range(1, 5)]
+    readers = [ctx.Process(target=_race_reader, args=(str(tmp_path), barrier, stop, out)) for _ in range(2)]
+    for p in writers + readers:
+        p.start()
+    try:
+        results = [out.get(timeout=120) for _ in writers]
+        stop.set()
+        seen = [out.get(timeout=60) for _ in readers]
+    except queue.Empty:
+        pytest.fail("a racing process did not report in time")
+    finally:
+        stop.set()
+        for p in writers + readers:
+            p.join(timeout=30)
+            if p.is_alive():
+                p.kill()
+    assert all(p.exitcode == 0 for p in writers + readers)
+    got = {tag: values for tag, values, _ in results}
+    assert not [w for _, _, ws in results for w in ws if "invalid" in w], "a writer found an invalid entry"
+    for k in range(RACE_KEYS):
+        assert len({got[tag][k] for tag in got}) == 1, f"entry {k}: writers got different values {[got[t][k] for t in got]}"
+    assert sum(torn for _, torn in seen) == 0, f"readers saw torn or mixed entries: {seen}"
+    assert all(whole > 0 for whole, _ in seen), "the readers must have read whole entries"
+    entries = sorted((tmp_path / "race").glob("*.pt"))
+    assert len(entries) == RACE_KEYS
+    for entry in entries:
+        meta = json.loads(entry.with_suffix(".json").read_text())
+        assert meta["sha256"] == hashlib.sha256(entry.read_bytes()).hexdigest()
+    assert not list((tmp_path / "race").glob(".*.tmp")), "a temporary file was left behind"

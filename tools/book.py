@@ -48,6 +48,12 @@ written atomically, so a failed or interrupted run (Ctrl-C or SIGTERM) leaves th
 one (or none) in place; temporary folders left by a killed run are removed by the next. An
 interrupt or a failed cell prints one line naming the log file that keeps the full traceback
 and the kernel's own messages (``book/_build/<profile>/logs/<chapter>.log``).
+
+With ``RAY_ADDRESS`` set (``make book RAY_ADDRESS=local``, or the address of a Ray cluster)
+``execute`` and ``build`` run the chapters to execute as Ray tasks (``tools/ray_build.py``:
+the shared models first, then one task per chapter with the resources of its dry-run row);
+each executed notebook comes back to this machine, is written atomically with its stamp,
+and the site is built here (``book/cluster.md``). Ray is the optional extra ``cluster``.
 """
 from __future__ import annotations
 
@@ -238,24 +244,58 @@ class Book:
             if check_cost:
                 cost_check(name, profile, overrides)
         self.clean_stale(profile)
-        ran = {}
+        todo = {}
         for name, overrides in plan.items():
             out = self.executed_path(name, profile)
-            stamp_file = out.with_suffix(".stamp.json")
             stamp = self.stamp_of(name, profile, overrides)
-            label = f"{name} ({profile}{', ' + describe(overrides) if overrides else ''})"
             previous = self.record(name, profile)
             if not force and out.exists() and previous and previous.get("stamp") == stamp:
-                print(f"[book] {label}: up to date: {out}", flush=True)
+                print(f"[book] {_label(name, profile, overrides)}: up to date: {out}", flush=True)
                 continue
-            print(f"[book] {label}: executing", flush=True)
-            seconds = self._run_papermill(name, profile, overrides, out)
-            record = {"stamp": stamp, "seconds": round(seconds, 1), "profile": profile, "overrides": overrides,
-                      "finished": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()), "threads": _threads()}
-            atomic_write_bytes(stamp_file, json.dumps(record, indent=1, default=str).encode())
-            print(f"[book] {label}: done in {seconds:.1f} s: {out}", flush=True)
+            todo[name] = (overrides, stamp)
+        if os.environ.get("RAY_ADDRESS"):
+            return self._execute_on_ray(todo, profile)
+        ran = {}
+        for name, (overrides, stamp) in todo.items():
+            print(f"[book] {_label(name, profile, overrides)}: executing", flush=True)
+            seconds = self._run_papermill(name, profile, overrides, self.executed_path(name, profile))
+            self._write_stamp(name, profile, overrides, stamp, seconds, _threads())
             ran[name] = seconds
         return ran
+
+    def _write_stamp(self, name: str, profile: str, overrides: dict, stamp: str, seconds: float, threads: int) -> None:
+        out = self.executed_path(name, profile)
+        record = {"stamp": stamp, "seconds": round(seconds, 1), "profile": profile, "overrides": overrides,
+                  "finished": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()), "threads": threads}
+        atomic_write_bytes(out.with_suffix(".stamp.json"), json.dumps(record, indent=1, default=str).encode())
+        print(f"[book] {_label(name, profile, overrides)}: done in {seconds:.1f} s: {out}", flush=True)
+
+    def _execute_on_ray(self, todo: dict[str, tuple[dict, str]], profile: str) -> dict[str, float]:
+        """``todo`` ({chapter: (overrides, stamp)}) on the Ray cluster at ``$RAY_ADDRESS``
+        (``tools/ray_build.py``): the shared models first, one task each, then one task per
+        chapter; each executed notebook comes back as bytes and is written here atomically with
+        its stamp as soon as its task finished."""
+        import ray_build
+
+        if not todo:
+            return {}
+        ray_build.connect(os.environ["RAY_ADDRESS"])
+        plan = {name: overrides for name, (overrides, _) in todo.items()}
+        print(f"[book] on Ray at {os.environ['RAY_ADDRESS']}: shared models, then {', '.join(plan)}", flush=True)
+        ray_build.train_models(ray_build.model_requests(plan, profile))
+
+        def store(name: str, result: dict) -> None:
+            atomic_write_bytes(self.executed_path(name, profile), result["notebook"])
+            atomic_write_bytes(self.log_path(name, profile), result.get("log", "").encode())
+            overrides, stamp = todo[name]
+            self._write_stamp(name, profile, overrides, stamp, result["seconds"], result["threads"])
+
+        return ray_build.run_chapters(self, plan, profile, store)
+
+    def run_notebook(self, name: str, profile: str, overrides: dict, out: Path) -> float:
+        """Execute chapter ``name`` with papermill into ``out`` (atomically); return the seconds it
+        took. No stamp is written (a Ray task runs this on a worker; the driver keeps the stamps)."""
+        return self._run_papermill(name, profile, overrides, out)
 
     def _run_papermill(self, name: str, profile: str, overrides: dict, out: Path) -> float:
         import jupytext
@@ -351,6 +391,7 @@ class Book:
                                                                                 chapter=name)
         wanted[site / "_generated" / "benchmarks.md"] = benchmark_tables().encode()
         wanted[site / "_generated" / "chapter_times.md"] = self.chapter_times_table(profile).encode()
+        wanted[site / "_generated" / "critical_path.md"] = critical_path_table().encode()  # book/cluster.md
         wanted[site / "_generated" / "ledger.md"] = ledger(notebooks).encode()
         wanted[site / "_generated" / "findings.md"] = ledger(notebooks, findings=True).encode()
         from dmmlib.paper_map import paper_map_markdown  # the map of the papers, from the chapters' declarations
@@ -469,6 +510,10 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def _label(name: str, profile: str, overrides: dict) -> str:
+    return f"{name} ({profile}{', ' + describe(overrides) if overrides else ''})"
 
 
 def describe(overrides: dict) -> str:
@@ -717,6 +762,17 @@ def benchmark_tables(results: Path | None = None) -> str:
     return "\n\n".join(out) + "\n"
 
 
+def critical_path_table() -> str:
+    """The expected wall time of the ``paper`` profile on 1, 4 and 16 GPUs (``tools/critical_path.py``)."""
+    import critical_path
+
+    try:
+        rows = json.loads(critical_path.TABLE.read_text())["rows"]
+    except (OSError, ValueError, KeyError):
+        rows = {}
+    return critical_path.markdown(rows)
+
+
 def _threads() -> int:
     import torch
 
@@ -800,7 +856,14 @@ def main(argv: list[str] | None = None, book: Book | None = None) -> int:
         return 130
     except Exception as err:
         from papermill.exceptions import PapermillExecutionError
+        from ray_build import ChapterFailed
 
+        if isinstance(err, ChapterFailed):  # on Ray: the chapter, the cause and its log in one line
+            print(f"error: {err} (the previous output is kept)", file=sys.stderr, flush=True)
+            return 1
+        if isinstance(err, ImportError) and os.environ.get("RAY_ADDRESS") and "Ray" in str(err):
+            print(f"error: {err}", file=sys.stderr, flush=True)
+            return 2
         if not isinstance(err, PapermillExecutionError):
             raise
         name = book.current[0] if book.current else "?"

@@ -36,7 +36,7 @@ import torch.nn.functional as F
 from torch import nn
 from dmmlib.progress import progress as tqdm
 
-from dmmlib import zoo
+from dmmlib import parallel, zoo
 from dmmlib.attacks.deepfool import boundary_distance, margin
 from dmmlib.cache import cached
 from dmmlib.data.cifar10 import load_cifar10
@@ -332,6 +332,14 @@ def run_one(P: Mapping[str, Any], dataset: str, setting: str, seed: int, data: d
     return cached("distance_during_training_run", cfg, compute)
 
 
+def _run_unit(context: tuple, unit: tuple[str, int]) -> dict:
+    """:func:`run_one` of ``unit`` = (setting, seed), ``context`` = (P, dataset, data, bases,
+    ae_id, progress): one unit of :func:`run_all` for :func:`dmmlib.parallel.map`."""
+    P, dataset, data, bases, ae_id, progress = context
+    setting, seed = unit
+    return run_one(P, dataset, setting, seed, data, bases, ae_id, progress)
+
+
 def run_all(P: Mapping[str, Any], *, progress: bool = True) -> dict:
     """Every run of the chapter: ``{dataset: {"runs": {setting: [run per seed]}, "k": int,
     "n": int, "settings": {setting: dict}, "n_train": int, "source": str, "y_dist": array}}``."""
@@ -344,7 +352,9 @@ def run_all(P: Mapping[str, Any], *, progress: bool = True) -> dict:
         bases = cached("distance_during_training_bases", {"dataset": ds, "images": P[f"{ds}_images"],
                                                           "source": data["source"], "autoencoder": ae_id},
                        lambda: tangent_bases(ae, data["x_dist"]))
-        runs = {st: [run_one(P, ds, st, s, data, bases, ae_id, progress) for s in range(P["seeds"])] for st in SETTINGS}
+        units = [(st, s) for st in SETTINGS for s in range(P["seeds"])]  # independent: a loop, or tasks on Ray
+        done = parallel.map(_run_unit, units, context=(P, ds, data, bases, ae_id, progress))
+        runs = {st: [r for (unit_st, _), r in zip(units, done) if unit_st == st] for st in SETTINGS}
         n, k = bases[0].shape[1:]
         out[ds] = {"runs": runs, "k": int(k), "n": int(n), "n_train": data["n_train"], "source": data["source"],
                    "settings": {st: training_settings(P, ds, st) for st in SETTINGS}, "y_dist": data["y_dist"].numpy()}

@@ -19,6 +19,7 @@ from typing import Any, Mapping
 
 import torch
 
+from dmmlib import parallel
 from dmmlib.attacks.pgd import pgd
 from dmmlib.cache import cached
 from dmmlib.chapters.leaving_the_manifold.on_manifold import ARMS, attack_z, train_fonts_classifier
@@ -65,6 +66,25 @@ def fonts_classifier(P: Mapping[str, Any], seed: int, arm: str) -> MnistMLP:
     model = MnistMLP()
     model.load_state_dict(cached("leaving_fonts_classifier", cfg, train))
     return model.eval()
+
+
+def fonts_studies(P: Mapping[str, Any]) -> list[dict]:
+    """:func:`fonts_study` for seeds 0 .. ``P["seeds"]`` - 1, in order: independent units
+    (:func:`dmmlib.parallel.map`: a loop, or tasks on a Ray cluster)."""
+    return parallel.map(_fonts_unit, range(P["seeds"]), context=P)
+
+
+def mnist_studies(P: Mapping[str, Any]) -> list[dict]:
+    """:func:`mnist_study` for seeds 0 .. ``P["mnist_seeds"]`` - 1, in order (as :func:`fonts_studies`)."""
+    return parallel.map(_mnist_unit, range(P["mnist_seeds"]), context=P)
+
+
+def _fonts_unit(P: Mapping[str, Any], seed: int) -> dict:
+    return fonts_study(P, seed)
+
+
+def _mnist_unit(P: Mapping[str, Any], seed: int) -> dict:
+    return mnist_study(P, seed)
 
 
 def fonts_study(P: Mapping[str, Any], seed: int) -> dict:

@@ -25,8 +25,8 @@ from typing import NamedTuple, Sequence
 import pandas as pd
 import torch
 from torch import Tensor
-from dmmlib.progress import progress as tqdm
 
+from dmmlib import parallel
 from dmmlib.evaluate import apply_batched
 from dmmlib.manifold import orthonormal_basis, principal_angles, tangent_jacobian
 from dmmlib.subspaces import random_vector_ratio
@@ -125,14 +125,22 @@ def tangent_study(
     if not isinstance(seeds, int) or seeds < 1 or not isinstance(n_images, int) or n_images < 1:
         raise ValueError(f"seeds and n_images must be positive ints, got seeds={seeds!r}, n_images={n_images!r}")
     ae64 = copy.deepcopy(ae32).double()
-    images, jacobians, angles = [], [], []
-    for s in tqdm(range(seeds), desc="tangent spaces", leave=False, disable=not progress):
-        x = pool[draw_indices(len(pool), n_images, seed_base + s)]
-        J64, records = tangent_angle_study(ae32, x, fd_eps=fd_eps, ae64=ae64, chunk_size=chunk_size, device=device)
-        images.append(x)
-        jacobians.append(J64)
-        angles += [{"seed": s, **r} for r in records]
+    context = (ae32, ae64, pool, n_images, tuple(fd_eps), seed_base, chunk_size, device)
+    done = parallel.map(_tangent_seed, range(seeds), context=context, desc="tangent spaces" if progress else None)
+    images = [x for x, _, _ in done]
+    jacobians = [J64 for _, J64, _ in done]
+    angles = [{"seed": s, **r} for s, (_, _, records) in enumerate(done) for r in records]
     return TangentStudy(images, jacobians, angles)
+
+
+def _tangent_seed(context: tuple, s: int) -> tuple[Tensor, Tensor, list[dict]]:
+    """One seed of :func:`tangent_study` (a unit for :func:`dmmlib.parallel.map`): the images
+    (B, C, H, W) drawn with seed ``seed_base + s``, their float64 Jacobians (B, n, k) and the
+    records of :func:`tangent_angle_study`."""
+    ae32, ae64, pool, n_images, fd_eps, seed_base, chunk_size, device = context
+    x = pool[draw_indices(len(pool), n_images, seed_base + s)]
+    J64, records = tangent_angle_study(ae32, x, fd_eps=fd_eps, ae64=ae64, chunk_size=chunk_size, device=device)
+    return x, J64, records
 
 
 def spectrum_summary(singular_values: Tensor, threshold: float = 0.1) -> tuple[Tensor, Tensor]:

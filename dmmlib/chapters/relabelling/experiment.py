@@ -35,6 +35,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from dmmlib.progress import progress as tqdm
 
+from dmmlib import parallel
 from dmmlib.cache import cached
 from dmmlib.chapters.relabelling import geometry
 from dmmlib.chapters.relabelling.relabel import agreement, relabel, targets
@@ -273,6 +274,29 @@ def _logit_grid(models: dict[str, nn.Module], n: int) -> dict[str, Tensor]:
         for k, m in models.items():
             out[k] = m(pts).reshape(n, n)
     return out
+
+
+def run_synthetic_seeds(name: str, P: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """:func:`run_synthetic_seed` for seeds 0 .. ``P["seeds"]`` - 1, in order: independent
+    units (:func:`dmmlib.parallel.map`: a loop, or tasks on a Ray cluster)."""
+    return parallel.map(_synthetic_unit, range(P["seeds"]), context=(name, P))
+
+
+def run_image_seeds(dataset: str, P: Mapping[str, Any], seeds: int) -> list[dict[str, Any]]:
+    """:func:`run_image_seed` for seeds 0 .. ``seeds`` - 1, in order (as :func:`run_synthetic_seeds`)."""
+    if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
+        raise ValueError(f"seeds must be a positive int, got {seeds!r}")
+    return parallel.map(_image_unit, range(seeds), context=(dataset, P))
+
+
+def _synthetic_unit(context: tuple, seed: int) -> dict[str, Any]:
+    name, P = context
+    return run_synthetic_seed(name, P, seed)
+
+
+def _image_unit(context: tuple, seed: int) -> dict[str, Any]:
+    dataset, P = context
+    return run_image_seed(dataset, P, seed)
 
 
 def run_image_seed(dataset: str, P: Mapping[str, Any], seed: int) -> dict[str, Any]:

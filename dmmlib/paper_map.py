@@ -54,7 +54,16 @@ PAPERS: dict[str, tuple[str, str]] = {
     "ilyas": ("Ilyas et al.: training on relabelled adversarial examples",
               "Ilyas et al. (2019), Adversarial examples are not bugs, they are features, as described in section 5.2 "
               "of the DMM paper"),
+    "notes": ("Open questions of the reading notes",
+              "Reading notes on the DMM paper, with the questions it raises (the book's source 002)"),
+    "melamed": ("Open question: two-layer ReLU networks on a low-dimensional subspace",
+                "Melamed, Yehudai, Vardi (2023), Adversarial examples exist in two-layer ReLU networks for low "
+                "dimensional linear subspaces (NeurIPS), by one of the DMM's authors"),
 }
+
+#: The sources whose items are the book's own extensions (part "Open questions"): questions that
+#: neither the DMM paper nor a public reproduction answers with an experiment.
+EXTENSIONS = ("notes", "melamed")
 
 
 @dataclass(frozen=True)
@@ -153,6 +162,20 @@ CATALOGUE: list[Item] = [
         ("Figure 6", "L2 regularisation controls the tilt and the adversarial perturbation"),
         ("Figure 7", "The boundary tilting between the weakest and strongest regularisation, in 3-D"),
     ]),
+    *_items("notes", [
+        ("Redundant dimensions", "Is the DMM's story only that k << n (an SVM-like argument)? Distances and gradients "
+                                 "at a fixed data manifold as the ambient dimension n grows"),
+        ("Projection onto the manifold", "Does classifying the autoencoder's reconstruction defend, and does its "
+                                         "reconstruction error detect adversarial examples, against adaptive attacks?"),
+    ]),
+    *_items("melamed", [
+        ("Orthogonal gradients", "Gradient methods give two-layer ReLU networks large gradients orthogonal to the "
+                                 "low-dimensional data subspace"),
+        ("Orthogonal perturbations", "The networks are vulnerable to small L2 perturbations orthogonal to the data "
+                                     "subspace"),
+        ("Initialisation and regularisation", "A smaller initialisation scale, or L2 regularisation, makes the "
+                                              "networks more robust to perturbations orthogonal to the data"),
+    ]),
     *_items("ilyas", [
         ("D_rand", "A fresh network trained only on targeted adversarial examples labelled with random targets "
                    "classifies the clean test set (CIFAR-10: 63.3 %)"),
@@ -188,11 +211,15 @@ class Reason:
         return out
 
 
-#: The ImageNet part of the DMM paper: what it needs and why no command runs it yet.
+#: The ImageNet part of the DMM paper: what it needs and the command that runs it where the data is.
 IMAGENET = Reason("imagenet", "the goldfish and great-white-shark classes of ImageNet, a pretrained ResNet-50 and an "
                   "autoencoder with a 3584-dimensional code (appendices D.3, G.3). The chapter on adversarial "
-                  "examples on and off the manifold has an ImageNet setup (its imagenet_path knob, or $DMM_IMAGENET) "
-                  "but its page runs MNIST and CIFAR-10 only.")
+                  "examples on and off the manifold runs the ImageNet rows of tables 1-2, appendix B.1 and figures "
+                  "17, 22, 23, 26 and 28 when ImageNet and ResNet-50 weights are present; the path is tested end to "
+                  "end on a fake folder with a stand-in classifier (tests/test_imagenet.py), never on real ImageNet "
+                  "here.",
+                  command="DMM_IMAGENET=/path/to/imagenet DMM_RESNET50_WEIGHTS=/path/to/resnet50-0676ba61.pth "
+                          "make chapter NAME=on_off_manifold")
 
 #: Why the book does not reproduce the items that no chapter covers.
 REASONS: dict[tuple[str, str], Reason] = {
@@ -204,7 +231,9 @@ REASONS: dict[tuple[str, str], Reason] = {
     ("dmm", "Figure 27"): Reason("other-paper", "an adversarial example of Szegedy et al. (2013). What it illustrates "
                                 "(an L2 perturbation follows the object) is drawn on MNIST and CIFAR-10 for figure 28."),
     ("tanay", "Figure 1"): Reason("schematic", "an illustration of the phenomenon on ImageNet (Inception v3), not a "
-                                  "result of the article."),
+                                  "result of the article. The boundary-tilting picture of a linear classifier (Tanay "
+                                  "and Griffin 2016, figure 1) is computed from the book's own SVMs in the chapter on "
+                                  "boundary tilting (its figure of the tilting picture), declared under figure 7."),
 }
 
 
@@ -484,8 +513,10 @@ def paper_map_markdown(chapters: Sequence[str], pages: Path = PAGES, profile: st
     for paper, (short, reference) in PAPERS.items():
         mine = [r for r in rows if r.item.paper == paper]
         k = tally[paper]
+        own = (" The book's own extension (part *Open questions*): no public reproduction answers it with an "
+               "experiment." if paper in EXTENSIONS else "")
         out += [f"## {short}", "", f"{escape(reference)}. {len(mine)} items: {k['full']} full, {k['partial']} "
-                f"partial, {k['absent']} absent.", "", _table_html(paper, mine, titles, targets, profile), ""]
+                f"partial, {k['absent']} absent.{own}", "", _table_html(paper, mine, titles, targets, profile), ""]
     return "\n".join(out) + "\n"
 
 

@@ -8,16 +8,26 @@ import pytest
 from dmmlib import claims as C
 from dmmlib.chapters.adversarial_spheres import claims as SC
 
-P = {"profile": "test", "d": 100, "attack_points": 50, "quad_N": 1000, "quad_samples": 10**6}
-IDS = ["on_off_ratio", "gradient_normal", "quad_alpha_count", "clt_estimate", "cap_bound", "fig4_k_fraction"]
+P = {"profile": "test", "d": 100, "attack_points": 50, "quad_N": 1000, "quad_samples": 10**6, "deep_depth": 8,
+     "deep_hidden": 64}
+
+
+def sweep_found(shares, n_seeds=3, n_points=40, seed=0):
+    """(D, S, P) 0/1 array: at dimension i each network finds an error from about ``shares[i]`` of its points."""
+    rng = np.random.default_rng(seed)
+    return np.stack([(rng.random((n_seeds, n_points)) < sh).astype(float) for sh in shares])
+IDS = ["on_off_ratio", "gradient_normal", "quad_alpha_count", "clt_estimate", "cap_bound", "fig4_k_fraction",
+       "deep_cap_bound", "dsweep_onset"]
 KINDS = {"on_off_ratio": "companion", "gradient_normal": "extension", "quad_alpha_count": "companion",
-         "clt_estimate": "companion", "cap_bound": "companion", "fig4_k_fraction": "companion"}
+         "clt_estimate": "companion", "cap_bound": "companion", "fig4_k_fraction": "companion",
+         "deep_cap_bound": "companion", "dsweep_onset": "companion"}
 SEEDS = Path("/work/shared/seeds")
 
 
 def make(*, on=(0.30, 0.32, 0.31), off=(0.12, 0.13, 0.125), cos=(0.9, 0.92, 0.91), cos_random=(0.08, 0.08, 0.081),
          alpha=(0.3, 0.35, 0.32), clt_factor=1.2, cap=0.95, k=0.36, on_found=(1.0, 0.98, 1.0),
-         off_found=(1.0, 1.0, 1.0), relu_error=1e-4, quad_error=1e-5, cap_found=1.0, n_cap=12, n_clt=5):
+         off_found=(1.0, 1.0, 1.0), relu_error=1e-4, quad_error=1e-5, cap_found=1.0, n_cap=12, n_clt=5,
+         deep_cap=0.9, deep_found=1.0, n_deep=7, dims=(10, 40, 100), shares=(0.0, 0.1, 0.8), sweep_error=1e-3):
     rng = np.random.default_rng(0)
     sampled = np.array([1e-3, 5e-4, 2e-3, 1e-2, 3e-3, 4e-3, 6e-4][:n_clt])
     return {"on_dist": np.array(on), "off_dist": np.array(off), "on_found": np.array(on_found),
@@ -28,7 +38,10 @@ def make(*, on=(0.30, 0.32, 0.31), off=(0.12, 0.13, 0.125), cos=(0.9, 0.92, 0.91
             "clt": sampled * clt_factor * np.exp(rng.normal(0, 0.02, n_clt)), "sampled": sampled,
             "clt_unit": np.array(["a", "b", "c", "run", "run", "run", "run"][:n_clt]),
             "cap_ratio": cap + rng.normal(0, 0.03, n_cap), "cap_found": np.full(n_cap, cap_found),
-            "cap_unit": np.repeat(np.arange(4), 3)[:n_cap], "k_fraction": k, "k_fraction_clt": k + 0.02}
+            "cap_unit": np.repeat(np.arange(4), 3)[:n_cap], "k_fraction": k, "k_fraction_clt": k + 0.02,
+            "deep_cap_ratio": deep_cap + rng.normal(0, 0.03, n_deep), "deep_cap_found": np.full(n_deep, deep_found),
+            "deep_cap_unit": np.zeros(n_deep), "dsweep_dims": np.array(dims), "dsweep_found": sweep_found(shares),
+            "dsweep_error_rate": np.full(len(dims), sweep_error)}
 
 
 def built(results):
@@ -45,7 +58,7 @@ def test_all_supported():
 
 def test_contradicted():
     v = verdicts(make(on=(0.1, 0.11, 0.1), off=(0.2, 0.21, 0.2), cos=(0.1, 0.12, 0.11), alpha=(0.0, 0.0, 0.001),
-                      clt_factor=10.0, cap=0.6, k=0.8))
+                      clt_factor=10.0, cap=0.6, k=0.8, deep_cap=0.5, shares=(0.3, 0.3, 0.3)))
     assert v == dict.fromkeys(IDS, "contradicts")
 
 
@@ -57,6 +70,8 @@ def test_inconclusive():
     assert verdicts(make(alpha=(0.0, 0.05, 0.01)))["quad_alpha_count"] == "inconclusive"
     assert verdicts(make(clt_factor=2.0))["clt_estimate"] == "inconclusive"
     assert verdicts(make(cap=0.8))["cap_bound"] == "inconclusive"
+    assert verdicts(make(deep_cap=0.8))["deep_cap_bound"] == "inconclusive"
+    assert verdicts(make(shares=(0.0, 0.1, 0.1)))["dsweep_onset"] == "inconclusive"  # a gain near the threshold
 
 
 def test_cap_bound_is_closeness_not_the_theorem():
@@ -87,6 +102,11 @@ def test_fig4_is_a_sufficiency_statement():
     (dict(n_cap=4), ["cap_bound"]),
     (dict(cap_found=0.5), ["cap_bound"]),
     (dict(relu_error=float("nan")), ["on_off_ratio", "gradient_normal"]),  # not measured: not tested
+    (dict(n_deep=3), ["deep_cap_bound"]),
+    (dict(deep_found=0.6), ["deep_cap_bound"]),
+    (dict(sweep_error=0.05), ["dsweep_onset"]),
+    (dict(dims=(80, 100, 200)), ["dsweep_onset"]),   # the sweep does not reach below the paper's d = 60
+    (dict(dims=(5, 20, 60)), ["dsweep_onset"]),      # nor above it
 ])
 def test_not_tested_when_a_precondition_fails(change, failed):
     # each would be decided (supports) with its precondition met; a failed one makes it "not tested"
@@ -159,7 +179,31 @@ def test_json_round_trip_and_ids():
     assert [c.id.split(".")[1] for c in back] == IDS
     assert all(c.section.startswith("spheres-") for c in back)
     assert [c.verdict for c in back] == [c.verdict for c in cl]
-    assert [len(c.preconditions) for c in back] == [3, 1, 1, 1, 2, 0]
+    assert [len(c.preconditions) for c in back] == [3, 1, 1, 1, 2, 0, 2, 3]
     (ratio,) = [c for c in back if c.id.endswith("on_off_ratio")]
     assert ratio.extra["per_seed"] == pytest.approx([0.30 / 0.12, 0.32 / 0.13, 0.31 / 0.125])
     assert re.search(r"0\.0796", ratio.quote)
+
+
+def test_dimension_sweep_claim_is_the_paired_gain():
+    r = make(shares=(0.0, 0.5, 1.0))
+    c = built(r)["dsweep_onset"]
+    f = r["dsweep_found"]
+    assert c.ours.value == pytest.approx(f[-1].mean() - f[0].mean())
+    assert c.paired and c.criterion.direction == ">" and c.criterion.threshold == SC.FINDABLE_GAIN
+    assert "3 networks" in c.ours.n_of and c.ours.n == f[0].size
+    assert c.extra["largest d with no error found (error-free up to)"] == 10
+    assert verdicts(make(shares=(0.5, 0.5, 0.0)))["dsweep_onset"] == "contradicts"  # errors vanish as d grows
+
+
+def test_dimension_sweep_claim_checks_shapes():
+    r = make()
+    r["dsweep_found"] = r["dsweep_found"][:2]
+    with pytest.raises(ValueError, match="dsweep_found"):
+        SC.claims(r, P)
+
+
+def test_deep_network_is_judged_alone():
+    # the large ReLU network's checkpoints decide its claim; the other networks' do not
+    assert verdicts(make(deep_cap=0.6, cap=0.95)) == {**dict.fromkeys(IDS, "supports"), "deep_cap_bound": "contradicts"}
+    assert verdicts(make(deep_cap=0.95, cap=0.6))["deep_cap_bound"] == "supports"

@@ -11,16 +11,17 @@ P = {"profile": "test"}
 L = 5
 
 
-NAMES = ["tilt_grows", "distance_formula", "best_intermediate", "mlp_tilt"]
+NAMES = ["tilt_grows", "distance_formula", "best_intermediate", "mlp_tilt", "tilt_vulnerability"]
 
 
 def make(*, tilt=(80.0, 81.0, 79.0), ratio=(1.0, 1.1, 0.9), err_mid=0.02, err_pick=0.01, mlp=60.0,
-         rand=90.0, models=3, mlp_spread=2.0, mlp_acc=0.98):
+         rand=90.0, models=3, mlp_spread=2.0, mlp_acc=0.98, end_ratio=0.4, digits=200):
     """Results with the given tilt at the smallest lambda (per seed; 0.1 deg at the largest),
     the distance/formula ratio at the smallest lambda, the error of the middle lambda on the
     half it is chosen on (``err_pick``) and on the other half (``err_mid``; ends 0.05), the
     MLP/random median angles (``models`` MLPs whose medians differ by ``mlp_spread``) and the
-    MLPs' accuracy on the digits."""
+    MLPs' accuracy on the digits; every test digit's distance at the smallest lambda is
+    ``end_ratio`` times its distance at the largest (``end_ratio`` per seed, or one value), with noise."""
     tilt = np.asarray(tilt, dtype=float)
     S = len(tilt)
     theta = np.linspace(tilt, 0.1, L).T
@@ -30,7 +31,10 @@ def make(*, tilt=(80.0, 81.0, 79.0), ratio=(1.0, 1.1, 0.9), err_mid=0.02, err_pi
     err[:, 0, L // 2] = err_pick
     err[:, 1, L // 2] = err_mid
     rng = np.random.default_rng(0)
-    return {"lambdas": np.logspace(-4, 2, L), "theta": theta, "dist": dist, "half": half, "err_halves": err,
+    flat = rng.uniform(1.0, 3.0, (S, digits))
+    tilted = flat * np.broadcast_to(np.asarray(end_ratio, dtype=float), (S,))[:, None] * rng.uniform(0.9, 1.1, (S, digits))
+    return {"end_dist_tilted": tilted.ravel(), "end_dist_flat": flat.ravel(), "end_unit": np.repeat(np.arange(S), digits),
+            "lambdas": np.logspace(-4, 2, L), "theta": theta, "dist": dist, "half": half, "err_halves": err,
             "mlp_angle": mlp + mlp_spread * (np.arange(models) - (models - 1) / 2)[:, None] + rng.normal(0, 3, (models, 300)),
             "rand_angle": rand + rng.normal(0, 2, 300), "mlp_acc": np.full(models, mlp_acc)}
 
@@ -47,7 +51,8 @@ def test_all_supported():
 def test_kinds_and_quotes():
     cl = {c.id.split(".")[1]: c for c in TC.claims(make(), P)}
     assert {n: c.kind for n, c in cl.items()} == {"tilt_grows": "companion", "distance_formula": "companion",
-                                                  "best_intermediate": "companion", "mlp_tilt": "extension"}
+                                                  "best_intermediate": "companion", "mlp_tilt": "extension",
+                                                  "tilt_vulnerability": "companion"}
     seeds = Path("/work/shared/seeds")
     if not seeds.is_dir():
         pytest.skip("the source texts are not on this machine")
@@ -59,7 +64,8 @@ def test_kinds_and_quotes():
 
 def test_contradicted():
     v = verdicts(make(tilt=(2.0, 3.0, 2.5), ratio=(5.0, 6.0, 5.5), err_mid=0.09, mlp=88.0, mlp_spread=0.5))
-    assert v == dict.fromkeys(NAMES, "contradicts")
+    assert v == {**dict.fromkeys(NAMES, "contradicts"), "tilt_vulnerability": "not tested"}  # no tilt: not tested
+    assert verdicts(make(end_ratio=1.5))["tilt_vulnerability"] == "contradicts"
 
 
 def test_inconclusive():
@@ -70,6 +76,7 @@ def test_inconclusive():
     assert verdicts(make(err_mid=(0.04, 0.06, 0.045)))["best_intermediate"] == "inconclusive"
     assert verdicts(make(rand=60.0))["mlp_tilt"] == "inconclusive"
     assert verdicts(make(mlp=40.0, mlp_spread=40.0))["mlp_tilt"] == "inconclusive"  # 0, 40, 80 degrees
+    assert verdicts(make(end_ratio=(0.5, 1.5, 1.0)))["tilt_vulnerability"] == "inconclusive"  # seeds disagree
 
 
 def test_mlp_tilt_interval_is_over_models():
@@ -114,3 +121,20 @@ def test_seed_estimate():
     e = TC.seed_estimate([1.0, 2.0, 3.0])
     assert e.value == pytest.approx(2.0) and e.lo < 1.0 < 3.0 < e.hi  # t with 2 d.o.f. is wide
     assert not TC.seed_estimate([1.0]).defined
+
+
+def test_vulnerability_claim():
+    r = make(end_ratio=0.4)
+    (c,) = [c for c in TC.claims(r, P) if c.id.endswith("tilt_vulnerability")]
+    assert c.ours.value == pytest.approx(r["end_dist_tilted"].mean() / r["end_dist_flat"].mean())
+    assert c.paired and c.criterion.direction == "<" and c.criterion.threshold == TC.VULNERABILITY_RATIO
+    assert c.ours.n == 600 and "3 split seeds" in c.ours.n_of
+    (pre,) = c.preconditions
+    assert pre.criterion.threshold == TC.TILT_GAIN_DEG and pre.met
+    # an untilted sweep: the question does not arise
+    (c,) = [c for c in TC.claims(make(tilt=(5.0, 6.0, 4.0)), P) if c.id.endswith("tilt_vulnerability")]
+    assert c.verdict == "not tested" and "tilt" in c.reason
+    bad = make()
+    bad["end_unit"] = bad["end_unit"][:10]
+    with pytest.raises(ValueError, match="one length"):
+        TC.claims(bad, P)

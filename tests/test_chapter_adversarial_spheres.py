@@ -8,8 +8,10 @@ from dmmlib.chapters.adversarial_spheres import profiles
 from tests.chapter_runner import ROOT, checked_claims, glued_images, html_tables, long_numbers, run_chapter
 
 CHAPTER = "adversarial_spheres"
-NAMES = ("on_off_ratio", "gradient_normal", "quad_alpha_count", "clt_estimate", "cap_bound", "fig4_k_fraction")
-FIGURES = ("fig_slices", "fig_norms", "fig_d2", "fig_alphas", "fig_clt", "fig_pinit", "fig_kfrac", "fig_tradeoff")
+NAMES = ("on_off_ratio", "gradient_normal", "quad_alpha_count", "clt_estimate", "cap_bound", "fig4_k_fraction",
+         "deep_cap_bound", "dsweep_onset")
+FIGURES = ("fig_slices", "fig_norms", "fig_d2", "fig_alphas", "fig_clt", "fig_pinit", "fig_kfrac", "fig_tradeoff",
+           "fig_dsweep")
 PAGE = ROOT / "book" / "chapters" / f"{CHAPTER}.md"
 
 
@@ -65,6 +67,17 @@ def test_claims_glued_and_consistent(values):
     assert by["fig4_k_fraction"].ours.value == pytest.approx(v["k3000_exact"], rel=1e-9)
     assert by["fig4_k_fraction"].verdict == "supports"  # exact, k/d = 0.364 at d = 3000: under the paper's half
     assert by["fig4_k_fraction"].extra["k/d by the CLT (the paper's method)"] == pytest.approx(v["k3000_clt"], rel=1e-9)
+    # figure 5's large ReLU network, judged alone
+    assert by["deep_cap_bound"].ours.n == v["deep_n_points"]
+    assert same(by["deep_cap_bound"].ours.value, v["deep_ratio_mean"])
+    # the sweep over d: the paired gain of the attack's success from the smallest d to the largest
+    sweep = by["dsweep_onset"]
+    assert sweep.paired and sweep.ours.value == pytest.approx(v["dsweep_found_max"] - v["dsweep_found_min"], abs=1e-9)
+    assert sweep.extra["dims"] == list(profiles.SMOKE["dsweep_dims"])
+    assert same(pre["sweep networks: largest sampled error rate over the dimensions (both spheres)"].value,
+                v["dsweep_max_rate"])
+    # smoke's sweep, [4, 16], does not reach the paper's d = 60: not tested
+    assert sweep.verdict == "not tested"
 
 
 def test_numbers_are_finite(values):
@@ -73,7 +86,7 @@ def test_numbers_are_finite(values):
     # these may be NaN by construction when smoke's tiny run has no such point
     may_be_nan = {"pinit_first_adv", "reach_min_norm", "reach_max_norm", "acc_clean_min_norm", "acc_clean_max_norm",
                   "relu_cap_at_rate", "tradeoff_ratio_mean", "tradeoff_ratio_min", "tradeoff_ratio_max",
-                  "tradeoff_found"}
+                  "tradeoff_found", "deep_ratio_mean", "deep_found", "relu_ratio_only", "dsweep_error_free"}
     bad = {k: v for k, v in numbers.items() if not math.isfinite(v) and k not in may_be_nan}
     assert not bad, bad
 
@@ -105,6 +118,8 @@ def test_ranges_and_error_bounds(values):
     assert 0 <= values["quad_bad_fixed"] <= values["d"]
     assert values["perfect_is_perfect"] == 1 and values["perfect_k"] == 0 and values["perfect_hi"] > 0
     assert values["clt_n_measurable"] <= values["clt_n_points"] and values["clt_in_ci"] <= values["clt_n_measurable"]
+    assert 0 <= values["dsweep_found_min"] <= 1 and 0 <= values["dsweep_found_max"] <= 1
+    assert 0 <= values["dsweep_max_rate"] <= 1 and values["deep_depth"] == profiles.QUICK["deep_depth"] == 8
 
 
 def test_paper_claims_visible_in_smoke(values):

@@ -8,8 +8,8 @@ from dmmlib.chapters.boundary_tilting import profiles
 from tests.chapter_runner import ROOT, checked_claims, glued_images, html_tables, long_numbers, run_chapter
 
 CHAPTER = "boundary_tilting"
-IDS = {f"{CHAPTER}.{n}" for n in ("tilt_grows", "distance_formula", "best_intermediate", "mlp_tilt")}
-FIGURES = ("fig_toy", "fig_plane", "fig_sweep", "fig_perturb", "fig_dmm")
+IDS = {f"{CHAPTER}.{n}" for n in ("tilt_grows", "distance_formula", "best_intermediate", "mlp_tilt", "tilt_vulnerability")}
+FIGURES = ("fig_toy", "fig_plane", "fig_sweep", "fig_perturb", "fig_dmm", "fig_tilt_picture", "fig_tilt_distance")
 
 
 def test_parameters_cell_lists_exactly_the_profile_knobs():
@@ -25,7 +25,7 @@ def test_prose_has_no_typed_verdicts():
     prose = re.sub(r"```\{code-cell\}.*?```", "", text, flags=re.S)
     for word in ("supports", "contradicts", "inconclusive", "hold here"):
         assert word not in prose, word
-    for name in ("tilt_grows", "distance_formula", "best_intermediate", "mlp_tilt"):
+    for name in ("tilt_grows", "distance_formula", "best_intermediate", "mlp_tilt", "tilt_vulnerability"):
         assert f"{{glue:md}}`verdict_{name}`" in prose, name
     assert "verdict_toy_dimension" not in prose  # a construction check, not a claim
 
@@ -49,6 +49,12 @@ def test_claims_glued_and_consistent(v):
     assert by["mlp_tilt"].extra["per_model_median_deg"][0] == pytest.approx(v["mlp_angle_median"], abs=1e-6)
     assert 85 < by["mlp_tilt"].control.value < 95
     assert all(by[n].kind == "companion" and by[n].quote for n in ("tilt_grows", "distance_formula", "best_intermediate"))
+    # the distance against the tilt: every held-out test digit, paired at the two ends of the sweep
+    vul = by["tilt_vulnerability"]
+    assert vul.kind == "companion" and vul.paired and vul.ours.n == v["end_n_digits"] == v["n_test"]
+    assert vul.ours.value == pytest.approx(v["end_mean_tilted"] / v["end_mean_flat"], rel=1e-6)
+    assert vul.preconditions[0].value == pytest.approx(v["theta_min_lambda"] - v["theta_max_lambda"], rel=1e-6)
+    assert vul.verdict == "supports"  # even smoke's sweep tilts the boundary towards the digits
 
 
 def test_values_in_range(v):
@@ -73,6 +79,11 @@ def test_values_in_range(v):
     assert v["overshoot_pct"] == 5 and v["toy_dim_low"] == 2 and v["toy_dim_high"] == 785
     assert 0 <= v["mlp_acc_mean"] <= 100
     assert "[" in v["toy_ratio_text"] and "[" in v["toy_effect_text"]  # the construction check, with its interval
+    # the boundary-tilting picture: the perpendiculars are the sweep's ends, the arrows shrink with the tilt
+    assert v["picture_theta_tilted"] == pytest.approx(v["theta_min_lambda"], rel=1e-6)
+    assert v["picture_centroid_flat"] > v["picture_centroid_tilted"] > 0
+    assert v["picture_example_flat"] > v["picture_example_tilted"] > 0
+    assert -1 <= v["tilt_dist_spearman"] < 0 and 0.5 < v["end_share_closer"] <= 1
 
 
 def test_figures_are_images(v):

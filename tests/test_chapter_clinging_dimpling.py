@@ -12,9 +12,11 @@ EXPECTED_IDS = {
     f"clinging_dimpling.{name}"
     for d in ("line", "chessboard")
     for name in (f"clinging_inside_{d}", f"clinging_beyond_{d}", f"cling_fast_{d}", f"labels_after_{d}",
-                 f"gradient_perpendicular_{d}", f"normal_gradient_grows_{d}")
+                 f"gradient_perpendicular_{d}", f"normal_gradient_grows_{d}", f"not_walls_{d}", f"inward_pressure_{d}")
 } | {f"clinging_dimpling.{n}" for n in ("adv_deepens_dimples", "adv_gradient_on_manifold", "adv_costs_accuracy",
-                                        "adv_buys_robustness", "lr_as_stated_fails", "two_phases_everywhere")}
+                                        "adv_buys_robustness", "adv_main_effect_dimples", "adv_clinging_unchanged",
+                                        "adv_harder_to_train", "noise_deepens_dimples", "noise_buys_robustness",
+                                        "lr_as_stated_fails", "two_phases_everywhere")}
 
 
 @pytest.fixture(scope="module")
@@ -96,5 +98,28 @@ def test_values_in_range(values, P):
 
 
 def test_figures_present(values):
-    for key in ("fig_lr", "fig_2d", "fig_3d", "fig_height", "fig_traces", "fig_acc", "fig_grad", "fig_adv", "fig_stress"):
+    for key in ("fig_lr", "fig_2d", "fig_3d", "fig_height", "fig_traces", "fig_acc", "fig_grad", "fig_adv", "fig_stress",
+                "fig_walls", "fig_pressure", "fig_trainings"):
         assert "Figure size" in str(values[key]), key
+
+
+def test_new_items_match_the_glued_numbers(values, P):
+    by_id = {c.id.split(".", 1)[1]: c for c in from_json(values["claims"])}
+    for d in ("line", "chessboard"):
+        assert by_id[f"not_walls_{d}"].ours.value == pytest.approx(values[f"bangle_{d}"], abs=1e-6)
+        assert 0 <= values[f"bangle_{d}"] <= 90
+        assert by_id[f"not_walls_{d}"].control.value == 90.0
+        assert by_id[f"inward_pressure_{d}"].ours.value == pytest.approx(values[f"inward_share_{d}"], abs=1e-9)
+        assert -1 <= values[f"inward_share_{d}"] <= 1
+        assert values[f"pressure_pairs_{d}"] >= 0
+    assert by_id["noise_deepens_dimples"].ours.value == pytest.approx(values["depth_gain_noise_eps"], abs=1e-6)
+    assert by_id["noise_buys_robustness"].ours.value == pytest.approx(
+        values["robust_acc_noise"] - values["robust_acc_clean"], abs=1e-9)
+    assert by_id["adv_harder_to_train"].ours.value == pytest.approx(
+        values["fit_epoch_adv"] - values["fit_epoch_clean"], abs=1e-9)
+    if math.isfinite(values["away_adv_eps"] - values["away_clean_eps"]):  # a boundary found away from the points
+        assert by_id["adv_clinging_unchanged"].ours.value == pytest.approx(
+            values["away_adv_eps"] - values["away_clean_eps"], abs=1e-6)
+    for key in ("fit_epoch_clean", "fit_epoch_adv", "fit_epoch_noise"):
+        assert 0 <= values[key] <= P["epochs"] + 1, key
+    assert 0 <= values["robust_acc_noise"] <= values["test_acc_noise"] + 1e-9

@@ -144,3 +144,22 @@ def test_parameters_are_glued_from_the_profile(values):
         assert 50 < values[f"oom_acc_{ds}"] <= 100
     for key in ("oom_fig_proj_mnist", "oom_fig_sep_cifar10", "oom_fig_linf_mnist", "oom_fig_ratio_cifar10"):
         assert "Figure" in str(values[key])
+
+
+def test_appendix_b1_claims_and_figures(values):
+    """Issue 26, items 5 and 6: appendix B.1 measured on both data sets, each claim paired with
+    its control; the ImageNet figures say why they are empty."""
+    claims = {c.id: c for c in from_json(values["claims"])}
+    for name in cl.b1_names(("mnist", "cifar10")):
+        c = claims[f"on_off_manifold.{name}"]
+        assert c.section == "oom-b1" and c.kind == "paper" and c.paired and c.quote, name
+        assert c.ours.n > 0 and "model" in c.ours.n_of
+    other = claims["on_off_manifold.b1_meaningful_mnist"]
+    assert any("separately trained" in p.name for p in other.preconditions)
+    assert other.extra["separately trained classifier"].startswith("MNIST classifier of seed")
+    off = claims["on_off_manifold.b1_off_mnist"]
+    assert 0 <= off.extra["share the off-M part alone flips"] <= 1
+    for ds in ("mnist", "cifar10", "imagenet"):
+        assert "Figure" in str(values[f"oom_fig_b1_{ds}"])
+    for key in ("proj", "sep", "linf"):
+        assert "Figure" in str(values[f"oom_fig_{key}_imagenet"])

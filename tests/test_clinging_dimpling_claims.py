@@ -13,14 +13,19 @@ SEED_TEXT = Path("/work/shared/seeds")
 
 
 def _run(seed, *, cling=0.9, cling0=0.1, cp=0.05, fit_after=0.9, angle=10.0, angle0=50.0, gn=2.0, gn0=1.0,
-         depth=0.05, test=0.95, robust=0.5, train_acc=1.0, jitter=0.01):
+         depth=0.05, test=0.95, robust=0.5, train_acc=1.0, jitter=0.01, bangle=20.0, bangle0=50.0, found=1.0,
+         away=0.03, none_away=0.0, fit=10.0, censored=False):
     j = jitter * (seed - 2)  # a small spread over seeds, centred on the given value
     final = {"cling_inside": cling + j, "cling_beyond": cling + j, "angle_train": angle + 10 * j,
              "gn_train": gn + j, "depth_median": depth + j}
     init = {"cling_inside": cling0, "cling_beyond": cling0, "angle_train": angle0, "gn_train": gn0}
     return {"seed": seed, "final": final, "init": init, "walls": {"cling_inside": 0.0, "cling_beyond": 0.0},
             "phases": {"changepoint_fraction": cp + j, "fit_after": fit_after + j}, "test_acc": test + j,
-            "robust_acc": robust + j, "train_acc": train_acc}
+            "robust_acc": robust + j, "train_acc": train_acc,
+            "orient": {"final": {"bangle_inside": bangle + 10 * j, "bangle_found": found, "dist_away": away + 0.1 * j,
+                                 "none_away": none_away},
+                       "init": {"bangle_inside": bangle0, "bangle_found": 1.0, "dist_away": 0.1, "none_away": 0.0}},
+            "fit_epoch": fit + 100 * j, "fit_censored": censored}
 
 
 def _reading(label, d, s, acc, **kw):
@@ -31,12 +36,21 @@ def _reading(label, d, s, acc, **kw):
     return row
 
 
-def results(n=5, *, adv=None, lr_acc=0.5, stress_ok=10, stress_bad=0, reading=None, **kw):
-    adv = {"depth": 0.15, "angle": 25.0, "test": 0.9, "robust": 0.7, **(adv or {})}
+def _pressure(seed, share=0.8, n_wrong=20, found=1.0, jitter=0.01):
+    j = jitter * (seed - 2)
+    return {"seed": seed, "summary": {"share": share + j, "share_correct": 0.1, "n_wrong": n_wrong,
+                                      "found_wrong": found, "inward_mean": 0.01, "rest_mean": 0.002}}
+
+
+def results(n=5, *, adv=None, noise=None, pressure=None, lr_acc=0.5, stress_ok=10, stress_bad=0, reading=None, **kw):
+    adv = {"depth": 0.15, "angle": 25.0, "test": 0.9, "robust": 0.7, "away": 0.031, "fit": 30.0, **(adv or {})}
+    noise = {"depth": 0.08, "robust": 0.6, **(noise or {})}
     return {
         "line": [_run(s, **kw) for s in range(n)],
         "chessboard": [_run(s, **kw) for s in range(n)],
         "chessboard_adv": [_run(s, **{**kw, **adv}) for s in range(n)],
+        "chessboard_noise": [_run(s, **{**kw, **noise}) for s in range(n)],
+        "pressure": {d: [_pressure(s, **(pressure or {})) for s in range(n)] for d in ("line", "chessboard")},
         "random_angle": {"line": 45.0, "chessboard": 57.3},
         "adv_eps": 0.05,
         "lr": ([_reading("as stated: ...", d, s, lr_acc + 0.01 * s) for d in ("line", "chessboard") for s in range(2)]
@@ -57,7 +71,7 @@ def verdicts(res):
 
 def test_ids_are_unique_and_complete():
     ids = [c.id for c in cl.claims(results(), P)]
-    assert len(ids) == len(set(ids)) == 18
+    assert len(ids) == len(set(ids)) == 27
     assert all(i.startswith("clinging_dimpling.") for i in ids)
     assert "clinging_dimpling.lr_as_stated_fails" in ids
 
@@ -202,3 +216,60 @@ def test_reading_checks_compare_each_reading_with_the_chapter():
 
 def test_quoted_kinds_need_quotes():
     assert "paper" in QUOTED_KINDS
+
+
+# --- the items of issue 26: figures 1 and 2, section 5.1, appendix A ---------------------------
+
+NEW = ("not_walls_line", "not_walls_chessboard", "inward_pressure_line", "inward_pressure_chessboard",
+       "adv_main_effect_dimples", "adv_clinging_unchanged", "adv_harder_to_train", "noise_deepens_dimples",
+       "noise_buys_robustness")
+
+
+def test_new_items_support_on_a_dmm_like_run():
+    c = by_name(results())
+    for name in NEW:
+        assert c[name].verdict == "supports", (name, c[name].reason)
+        assert c[name].kind == "paper" and c[name].quote in cl.QUOTES.values()
+    # the figure-1 claim carries the walls as a control that fails its criterion by construction
+    assert c["not_walls_chessboard"].control.value == 90.0
+    assert not c["not_walls_chessboard"].criterion.holds(c["not_walls_chessboard"].control.value)
+    assert c["adv_harder_to_train"].ours.value == pytest.approx(20.0)  # 30 - 10 epochs, paired
+    assert c["noise_deepens_dimples"].ours.value == pytest.approx((0.08 - 0.05) / 0.05)
+
+
+def test_new_items_contradict_on_the_opposite():
+    c = by_name(results(bangle=80.0, pressure={"share": -0.5},
+                        adv={"depth": 0.05, "away": 0.03 + 0.05 * 2, "fit": 10.0 - 5.0},
+                        noise={"depth": 0.02, "robust": 0.5}))
+    for name in NEW:
+        assert c[name].verdict == "contradicts", (name, c[name].reason)
+
+
+def test_new_items_at_their_thresholds_are_inconclusive():
+    c = by_name(results(bangle=cl.WALL_ANGLE_DEG, pressure={"share": cl.INWARD_SHARE},
+                        adv={"away": 0.03 + 0.05 * cl.CLING_CHANGE_EPS, "fit": 10.0, "jitter": 0.03},
+                        noise={"depth": 0.05, "robust": 0.5 + cl.MIN_ROBUST_GAIN, "jitter": 0.03}))
+    for name in ("not_walls_line", "inward_pressure_chessboard", "adv_clinging_unchanged", "adv_harder_to_train",
+                 "noise_deepens_dimples", "noise_buys_robustness"):
+        assert c[name].verdict == "inconclusive", (name, c[name].reason)
+    # the main effect: a depth gain equal to the change away from the training points
+    c = by_name(results(adv={"depth": 0.1, "away": 0.03 + 0.05}))
+    assert c["adv_main_effect_dimples"].verdict == "inconclusive"
+
+
+def test_new_items_not_tested_when_their_preconditions_fail():
+    c = by_name(results(found=0.2))  # no boundary found near the manifold
+    assert c["not_walls_line"].verdict == "not tested"
+    c = by_name(results(pressure={"n_wrong": 1}))  # nothing misclassified to follow
+    assert c["inward_pressure_line"].verdict == "not tested" and "misclassified" in c["inward_pressure_line"].reason
+    c = by_name(results(pressure={"found": 0.1}))
+    assert c["inward_pressure_chessboard"].verdict == "not tested"
+    c = by_name(results(adv={"none_away": 0.9}))  # no boundary away from the training points
+    for name in ("adv_main_effect_dimples", "adv_clinging_unchanged"):
+        assert c[name].verdict == "not tested", name
+    c = by_name(results(censored=True, adv={"censored": True}))  # the clean networks never fit
+    assert c["adv_harder_to_train"].verdict == "not tested"
+    c = by_name(results(noise={"train_acc": 0.6}))
+    assert c["noise_deepens_dimples"].verdict == "not tested" and c["noise_buys_robustness"].verdict == "not tested"
+    c = by_name(results(robust=0.94))  # the attack does not hurt the clean network
+    assert c["noise_buys_robustness"].verdict == "not tested"

@@ -1,6 +1,8 @@
 """The chapter's tables and the reading it names."""
 import itertools
 
+import pytest
+
 from dmmlib import params
 from dmmlib.chapters.clinging_dimpling import experiment, tables
 
@@ -39,3 +41,17 @@ def test_reading_checks_tables_count_agreement():
     assert len(summary) == 12
     empty = tables.reading_checks_tables(rows[-1:], {"line": 45.0}, verdicts)
     assert empty[1].empty and empty[2]["n_cells"] == 0 and empty[2]["readings_text"] == "none"
+
+
+def test_trainings_and_pressure_tables_read_every_seed():
+    from tests.test_clinging_dimpling_claims import results
+
+    res = results(adv={"fit": 30.0, "censored": True})
+    summary, details = tables.trainings_tables(res)
+    assert list(summary["training"]) == ["clean", "random noise", "adversarial"]
+    assert len(details) == 3 * 5
+    assert list(summary["runs that never fit"]) == [0, 0, 5]
+    assert details.loc[details["training"] == "clean", "median dimple depth (ε)"].mean() == pytest.approx(1.0)
+    summary, details = tables.pressure_tables(res)
+    assert list(summary["dataset"]) == ["line", "chessboard"] and len(details) == 2 * 5
+    assert list(summary["misclassified point-pairs"]) == [100, 100]

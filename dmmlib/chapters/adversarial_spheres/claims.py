@@ -24,6 +24,12 @@ builds it; the unit tests construct it):
   measure allows (a cap), the attack's success rate there, and the training run (unit).
 - ``k_fraction``, ``k_fraction_clt``: the ``k/d`` that figure 4's model needs at the paper's
   point, exactly and by the CLT (the paper's method).
+- ``deep_cap_ratio``, ``deep_cap_found``, ``deep_cap_unit`` (k,): the same as ``cap_*`` for
+  figure 5's third network, the large ReLU network (depth 8), alone.
+- ``dsweep_dims`` (D,): the dimensions of the sweep, increasing; ``dsweep_found`` (D, S, P):
+  per dimension, network (seed) and attacked point, 1 where the worst-case manifold attack
+  found an error; ``dsweep_error_rate`` (D,): the sampled error rate per dimension, both
+  spheres pooled over seeds.
 
 Kinds: Gilmer et al.'s claims are ``companion`` claims, each quoting its sentence; the DMM's
 claim 2 tested on spheres (the DMM speaks of image manifolds) is an ``extension``.
@@ -39,8 +45,9 @@ import math
 
 import numpy as np
 
-from dmmlib.claims import Claim, Criterion, Estimate, Precondition, claim, precondition, scale_text
+from dmmlib.claims import Claim, Criterion, Estimate, Precondition, claim, compare, precondition, scale_text
 from dmmlib.stats import hierarchical_bootstrap, seed_interval
+from dmmlib.chapters.adversarial_spheres.dimension_sweep import error_free_dimension
 
 CHAPTER = "adversarial_spheres"
 SRC = "Gilmer et al. 2018"
@@ -82,6 +89,13 @@ MIN_CHECKPOINTS = 5
 #: checkpoints at least.
 MIN_ERRORS = 20
 MIN_CLT_PAIRS = 3
+#: Gilmer et al. §3: no adversarially findable error "up to about d = 60". The sweep's claim
+#: compares its largest dimension with its smallest; it means something only if the sweep
+#: brackets the paper's dimension (smallest <= 60 < largest).
+PAPER_ERROR_FREE_D = 60
+#: Errors "appear": the worst-case attack finds one from at least 10 more points in 100 at the
+#: largest dimension than at the smallest (paired over networks and points).
+FINDABLE_GAIN = 0.10
 
 
 def seed_estimate(values, *, unit: str = "", confidence: float = 0.95) -> Estimate:
@@ -237,4 +251,80 @@ def claims(results: dict, P) -> list[Claim]:
         criterion=Criterion("<", K_SUFFICIENT + 0.5 / d4, meaning="at most half the input (k <= d/2) suffices"),
         scale=scale_text(P["profile"]), section="spheres-fig4",
         extra={"k/d by the CLT (the paper's method)": k_clt}))
+
+    out.append(deep_cap_claim(results, P))
+    out.append(dimension_sweep_claim(results, P))
     return out
+
+
+def deep_cap_claim(results: dict, P) -> Claim:
+    """Figure 5's third network: the large ReLU network's checkpoints against the cap (as
+    ``cap_bound``, for that network alone)."""
+    cap = np.asarray(results["deep_cap_ratio"], dtype=np.float64).reshape(-1)
+    found = np.asarray(results["deep_cap_found"], dtype=np.float64).reshape(-1)
+    units = np.asarray(results["deep_cap_unit"]).reshape(-1)
+    finite = np.isfinite(cap)
+    return claim(
+        f"{CHAPTER}.deep_cap_bound", "The large ReLU network (depth 8) also comes close to theorem 5.1's optimal "
+        "trade-off: its mean distance to the nearest error is at least 0.8 of the cap's",
+        kind="companion", source=f"{SRC} §5, fig. 5 (Relu-h2000-d8)",
+        quote="Despite the complexity, the error region of this large network demonstrates a similar tradeoff as the "
+              "quadratic network.",
+        paper="close to the bound, like the other two networks (figure 5)",
+        ours=run_estimate(cap, units, "checkpoints"),
+        criterion=Criterion(">", CAP_CLOSE, meaning="within 20 % of the optimal distance (the true ratio is at "
+                            "most 1)"),
+        preconditions=(
+            precondition("large ReLU network: checkpoints with a measurable inner-sphere error rate",
+                         int(finite.sum()), ">", MIN_CHECKPOINTS - 1,
+                         meaning=f"at least {MIN_CHECKPOINTS} to show a trade-off"),
+            precondition("large ReLU network: manifold attack at the checkpoints, success rate",
+                         _mean(found[finite]), ">", MIN_ATTACK_SUCCESS,
+                         meaning="the mean distance covers the attacked points")),
+        scale=scale_text(P["profile"], checkpoints=int(finite.sum()), d=P["d"], depth=P["deep_depth"],
+                         hidden=P["deep_hidden"]),
+        section="spheres-tradeoff",
+        extra={"per_checkpoint": cap.tolist(), "checkpoints above the optimum (ratio > 1)": int((cap[finite] > 1).sum()),
+               "found_per_checkpoint": found.tolist()})
+
+
+def dimension_sweep_claim(results: dict, P) -> Claim:
+    """Adversarially findable errors appear as d grows: the worst-case attack's success at the
+    sweep's largest dimension against its smallest (the control), paired over networks (seed)
+    and attacked points, with a hierarchical bootstrap over the networks, then the points."""
+    dims = np.asarray(results["dsweep_dims"]).reshape(-1)
+    found = np.asarray(results["dsweep_found"], dtype=np.float64)
+    if found.ndim != 3 or found.shape[0] != len(dims) or len(dims) < 2:
+        raise ValueError(f"dsweep_found must have shape (D, S, P) with D = len(dsweep_dims) >= 2, got {found.shape} "
+                         f"for {len(dims)} dimensions")
+    n_seeds, n_points = found.shape[1:]
+    units = np.repeat(np.arange(n_seeds), n_points)
+    rate = np.asarray(results["dsweep_error_rate"], dtype=np.float64).reshape(-1)
+    share = found.mean(2)
+    return claim(
+        f"{CHAPTER}.dsweep_onset", "Adversarially findable errors appear as the dimension grows: the worst-case "
+        "manifold attack finds an error from more points at the sweep's largest d than at its smallest",
+        kind="companion", source=f"{SRC} §3 (figure 2, right)",
+        quote="In our experiments the highest dimension we were able to train the ReLU net where no errors can be "
+              "found adversarially (local or not) seems to be around  $d = 60$",
+        paper=f"no error found up to about d = {PAPER_ERROR_FREE_D}",
+        ours=compare(found[-1].reshape(-1), found[0].reshape(-1), statistic="difference", units=units,
+                     n_of=f"attacked points of {n_seeds} networks per d", unit="share of points"),
+        criterion=Criterion(">", FINDABLE_GAIN, meaning="at least 10 more points in 100 with an error found"),
+        control=Estimate(float(share[0].mean()), float(share[0].min()), float(share[0].max()), n_seeds,
+                         f"networks at d = {dims[0]} (min-max)"),
+        control_name=f"the smallest dimension, d = {dims[0]}", paired=True,
+        preconditions=(
+            precondition("sweep networks: largest sampled error rate over the dimensions (both spheres)",
+                         float(np.max(rate)) if rate.size else float("nan"), "<", MAX_ERROR_RATE,
+                         meaning="the networks learned the spheres at every d",
+                         paper="no error in 2e7 samples at d = 500 (§3)"),
+            precondition(f"the sweep brackets the paper's d = {PAPER_ERROR_FREE_D}: smallest d", float(dims[0]), "<",
+                         PAPER_ERROR_FREE_D + 0.5, meaning="the smallest d is at most the paper's"),
+            precondition(f"the sweep brackets the paper's d = {PAPER_ERROR_FREE_D}: largest d", float(dims[-1]), ">",
+                         PAPER_ERROR_FREE_D, meaning="the largest d is above the paper's")),
+        scale=scale_text(P["profile"], seeds=n_seeds, dims=len(dims), points=n_points),
+        section="spheres-dsweep",
+        extra={"dims": dims.tolist(), "share_per_dim_and_seed": share.tolist(),
+               "largest d with no error found (error-free up to)": error_free_dimension(dims, share),
+               "error_rate_per_dim": rate.tolist()})

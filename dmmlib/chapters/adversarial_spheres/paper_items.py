@@ -16,12 +16,19 @@ ITEMS = [
               "d in {fig4_dims}, error rates {fig4_errors}",
               note="The threshold b minimises the mean of the two spheres' errors; the paper does not say how it "
                    "chose b."),
-    PaperItem("gilmer", "Figure 5", "partial", ("spheres-tradeoff", "fig-spheres-tradeoff"), (f"{CH}.cap_bound",),
+    PaperItem("gilmer", "Figure 5", "full", ("spheres-tradeoff", "fig-spheres-tradeoff"),
+              (f"{CH}.cap_bound", f"{CH}.deep_cap_bound"),
               "d = {d}; training sets N in {tradeoff_N} (0: online), {tradeoff_checkpoints} checkpoints, "
-              "{tradeoff_eval} samples and {tradeoff_points} attacked points each",
-              note="Two of the three networks: the ReLU network and the quadratic one; the large ReLU network "
-                   "(2000 units, depth 8) is not trained."),
-    PaperItem("gilmer", "Section 3", "full", ("spheres-relu",), (f"{CH}.on_off_ratio",), RELU),
+              "{tradeoff_eval} samples and {tradeoff_points} attacked points each; the large ReLU network "
+              "{deep_depth} × {deep_hidden} units, {deep_steps} steps, on N in {deep_N}",
+              note="The three networks. The quick profile trains the large ReLU network narrower (the paper's depth, "
+                   "fewer units) on two training-set sizes; the paper profile has 2000 units at depth 8 on the five N."),
+    PaperItem("gilmer", "Section 3", "full", ("spheres-relu", "spheres-dsweep", "fig-spheres-dsweep"),
+              (f"{CH}.on_off_ratio", f"{CH}.dsweep_onset"),
+              RELU + "; the sweep over d in {dsweep_dims}: {dsweep_seeds} networks of 2 × {dsweep_hidden} units, "
+              "{dsweep_steps} steps each",
+              note="The d at which adversarially findable errors appear depends on the training length; the quick "
+                   "sweep trains far shorter than the paper, so its onset is not the paper's d = 60."),
     PaperItem("gilmer", "Proposition 4.1", "full", ("spheres-clt", "fig-spheres-clt"), (f"{CH}.clt_estimate",),
               QUAD + "; {quad_samples} samples per network",
               note="The proof's sign and square (eq. 10) are used; the proposition's statement prints them wrong."),

@@ -3,7 +3,11 @@
 Gilmer et al. (2018), "Adversarial Spheres". N = 0 means online training (N = infinity).
 quick: d = 100 instead of 500, ReLU 2 x 256 instead of 2 x 1000, quadratic h = 200
 instead of 1000, thousands of steps instead of a million (quadratic lr 1e-2, and 3e-3 from
-the perfect start, to make up).
+the perfect start, to make up). Figure 5's large ReLU network (paper: depth 8, 2000 units,
+five training-set sizes) keeps its depth in quick but has 128 units and trains on N = 1000 and online only;
+the sweep over d (where adversarially findable errors appear; paper: none up to about d = 60)
+trains 5 networks of 2 x 128 units per d for 1,500 steps in quick, 5 of 2 x 1000 for a
+million steps in paper.
 """
 
 # quick: the default, sized for a 2-core CPU
@@ -37,7 +41,18 @@ QUICK = {'seeds': 3,
  'tradeoff_eval': 50000,
  'tradeoff_points': 50,
  'fig4_dims': [100, 300, 1000, 3000, 10000],
- 'fig4_errors': [0.01, 1e-06, 1e-10, 1e-14]}
+ 'fig4_errors': [0.01, 1e-06, 1e-10, 1e-14],
+ 'deep_hidden': 128,
+ 'deep_depth': 8,
+ 'deep_steps': 2000,
+ 'deep_lr': 0.0003,
+ 'deep_N': [1000, 0],
+ 'dsweep_dims': [5, 10, 20, 40, 80],
+ 'dsweep_seeds': 5,
+ 'dsweep_hidden': 128,
+ 'dsweep_steps': 1500,
+ 'dsweep_lr': 0.001,
+ 'dsweep_eval': 50000}
 
 # smoke: exercises the code in seconds (tests); overrides of QUICK
 SMOKE = {'seeds': 1,
@@ -66,7 +81,16 @@ SMOKE = {'seeds': 1,
  'tradeoff_eval': 5000,
  'tradeoff_points': 10,
  'fig4_dims': [100, 1000],
- 'fig4_errors': [0.01, 1e-06]}
+ 'fig4_errors': [0.01, 1e-06],
+ 'deep_hidden': 16,
+ 'deep_steps': 150,
+ 'deep_lr': 0.001,
+ 'deep_N': [0],
+ 'dsweep_dims': [4, 16],
+ 'dsweep_seeds': 2,
+ 'dsweep_hidden': 16,
+ 'dsweep_steps': 100,
+ 'dsweep_eval': 2000}
 
 # paper: the paper's settings, for a GPU; overrides of QUICK
 PAPER = {'d': 500,
@@ -91,7 +115,17 @@ PAPER = {'d': 500,
  'tradeoff_N': [1000, 5000, 10000, 100000, 0],
  'tradeoff_checkpoints': 10,
  'tradeoff_eval': 100000,
- 'tradeoff_points': 100}
+ 'tradeoff_points': 100,
+ 'deep_hidden': 2000,
+ 'deep_steps': 1000000,
+ 'deep_lr': 0.0001,
+ 'deep_N': [1000, 5000, 10000, 100000, 0],
+ 'dsweep_dims': [10, 20, 40, 60, 80, 100, 200, 500],
+ 'dsweep_seeds': 5,
+ 'dsweep_hidden': 1000,
+ 'dsweep_steps': 1000000,
+ 'dsweep_lr': 0.0001,
+ 'dsweep_eval': 10000000}
 
 # the valid range (inclusive) of every number a knob holds (lists and dicts: each element)
 RANGES = {'seeds': (1, 50),
@@ -124,7 +158,18 @@ RANGES = {'seeds': (1, 50),
  'tradeoff_eval': (100, 10000000),
  'tradeoff_points': (2, 1000),
  'fig4_dims': (2, 100000),
- 'fig4_errors': (1e-30, 0.49)}     # an error rate below one half (chance)
+ 'fig4_errors': (1e-30, 0.49),     # an error rate below one half (chance)
+ 'deep_hidden': (1, 10000),
+ 'deep_depth': (1, 20),
+ 'deep_steps': (1, 10000000),
+ 'deep_lr': (1e-07, 1.0),
+ 'deep_N': (0, 10000000),          # 0: online training (N = infinity)
+ 'dsweep_dims': (2, 5000),
+ 'dsweep_seeds': (1, 50),
+ 'dsweep_hidden': (1, 10000),
+ 'dsweep_steps': (1, 10000000),
+ 'dsweep_lr': (1e-07, 1.0),
+ 'dsweep_eval': (100, 100000000)}
 
 # what each knob means (one line, with its units): shown beside the values on the chapter's page
 DOCS = {
@@ -159,4 +204,17 @@ DOCS = {
     "tradeoff_points": "points per checkpoint for the trade-off's distance to the nearest error",
     "fig4_dims": "input dimensions d of figure 4 (the share of the input a model must see)",
     "fig4_errors": "error rates of figure 4's curves",
+    "deep_hidden": "units per hidden layer of figure 5's large ReLU network (paper: 2,000)",
+    "deep_depth": "hidden layers of figure 5's large ReLU network (with batch norm; paper: 8)",
+    "deep_steps": "training steps of the large ReLU network, per training-set size",
+    "deep_lr": "learning rate of the large ReLU network's Adam",
+    "deep_N": "training-set sizes of the large ReLU network's figure-5 runs (0: online, N = infinity)",
+    "dsweep_dims": "input dimensions d of the sweep for adversarially findable errors (paper: none up to about 60)",
+    "dsweep_seeds": "ReLU networks (training seeds) per dimension of the sweep: the intervals are over them",
+    "dsweep_hidden": "units per hidden layer of the sweep's ReLU networks (relu_depth layers, batch norm)",
+    "dsweep_steps": "online training steps of each network of the sweep (the same at every d)",
+    "dsweep_lr": "learning rate of the sweep's Adam",
+    "dsweep_eval": "random points per sphere for each sweep network's sampled error rate (Clopper-Pearson)",
 }
+CONSTRAINTS = [("dsweep_dims strictly increasing",
+                lambda P: list(P["dsweep_dims"]) == sorted(set(P["dsweep_dims"])))]

@@ -267,3 +267,77 @@ def gradient_angle_figure(angles_mlp, theta_linear_range, *, random_angles=None)
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def tilting_picture_figure(picture: dict, digits):
+    """The boundary-tilting picture (:func:`dmmlib.chapters.boundary_tilting.tilt_distance.tilting_picture`):
+    the two centroids on the ``z_hat`` axis, the boundary of every lambda drawn in its own
+    tilting plane (colour: lambda, log scale), the perpendicular from the second centroid to
+    each boundary (length ``0.5 ||c1 - c0|| cos theta``) and, for the smallest and the largest
+    lambda, an example test digit with its smallest adversarial perturbation (arrow)."""
+    import matplotlib as mpl
+
+    lam, theta, lines = picture["lambdas"], picture["theta"], picture["line"]
+    cents = picture["centroids"]
+    g = float(abs(cents[1, 0] - cents[0, 0]))
+    data, data_y = np.asarray(picture["data"]), np.asarray(picture["data_y"])
+    lim = 1.1 * max(g / 2, float(np.abs(picture["example"]).max()), float(np.abs(data).max()))
+    norm = mpl.colors.LogNorm(vmin=float(lam.min()), vmax=float(lam.max()))
+    cmap = plt.get_cmap("viridis")
+    fig, ax = plt.subplots(figsize=(7.2, 5.4))
+    for cls, color, digit in zip((-1, 1), CLASS_COLORS, digits):
+        m = data_y == cls
+        ax.scatter(data[m, 0], data[m, 1], s=4, color=color, alpha=0.2, lw=0,
+                   label=f"training digits {digit}, in the smallest λ's plane")
+    for i in range(len(lam)):
+        xs, ys = _line_points(lines[i], (-lim, lim))
+        ax.plot(xs, ys, color=cmap(norm(lam[i])), lw=1.4)
+        foot = picture["centroid_feet"][i, 1]
+        ax.plot([cents[1, 0], foot[0]], [cents[1, 1], foot[1]], color=cmap(norm(lam[i])), lw=0.8, ls=":")
+    for i, name in ((0, "smallest"), (len(lam) - 1, "largest")):
+        ex, foot = picture["example"][i], picture["example_feet"][i]
+        ax.annotate("", xy=tuple(foot), xytext=tuple(ex),
+                    arrowprops=dict(arrowstyle="->", color="crimson" if i == 0 else "tab:gray", lw=1.5))
+        ax.plot(*ex, "o", color="crimson" if i == 0 else "tab:gray", ms=5,
+                label=f"test digit and its smallest perturbation, {name} λ (θ = {theta[i]:.0f}°)")
+    for c, color, label in zip(cents, CLASS_COLORS, (f"centroid of digit {digits[0]}", f"centroid of digit {digits[1]}")):
+        ax.plot(c[0], c[1], "*", ms=14, color=color, mec="k", label=label)
+    ax.axhline(0, color="k", lw=0.5)
+    ax.set_xlim(-lim, lim)
+    ax.set_ylim(-lim, lim)
+    ax.set_aspect("equal")
+    ax.set_xlabel(r"along $\hat z$, the centroid direction (L2, pixels in [0,1])")
+    ax.set_ylabel(r"along each boundary's own $\hat n$ (L2)")
+    sm = mpl.cm.ScalarMappable(norm=norm, cmap=cmap)
+    fig.colorbar(sm, ax=ax, label=r"regularisation $\lambda$ of the boundary (log scale)")
+    ax.legend(fontsize=7, loc="lower left")
+    fig.tight_layout()
+    return fig
+
+
+def distance_tilt_figure(data: dict, digits):
+    """The adversarial distance against the tilting angle
+    (:func:`dmmlib.chapters.boundary_tilting.tilt_distance.distance_against_tilt`): per seed and
+    lambda the median test digit's distance to the boundary (colour: lambda), and the article's
+    ``0.5 ||c1 - c0|| cos theta`` (line: mean over seeds)."""
+    import matplotlib as mpl
+
+    theta, dist, lam = data["theta"], data["dist"], data["lambdas"]
+    norm = mpl.colors.LogNorm(vmin=float(lam.min()), vmax=float(lam.max()))
+    fig, ax = plt.subplots(figsize=(6.6, 4.4))
+    markers = "osD^v<>p"
+    for s in range(len(theta)):
+        sc = ax.scatter(theta[s], dist[s], c=lam, cmap="viridis", norm=norm, marker=markers[s % len(markers)], s=28,
+                        edgecolors="k", linewidths=0.4, label=f"split seed {s}")
+    ax.plot(data["formula_theta"], data["formula"].mean(0), "k-", lw=1.2,
+            label=r"$\frac{1}{2}\|c_1 - c_0\|\cos\theta$ (mean over seeds)")
+    ax.set_xlim(0, 90)
+    ax.set_ylim(0, None)
+    ax.set_xlabel(r"tilting angle $\theta = \angle(w, \hat z)$ (degrees)")
+    ax.set_ylabel("median test digit's distance to the boundary (L2)")
+    ax.set_title(f"MNIST {digits[0]} vs {digits[1]}: the smallest adversarial perturbation against the tilt", fontsize=9)
+    fig.colorbar(sc, ax=ax, label=r"regularisation $\lambda$ (log scale)")
+    ax.legend(fontsize=7)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig

@@ -1,5 +1,9 @@
 """The claims the chapter "Clinging and dimpling" tests, with criteria fixed before the run.
 
+Figures 1 and 2 (:func:`figure_claims`): the trained boundary against the vertical walls of the
+simplistic image, and the inward pressure of fitting misclassified points. Section 5.1
+(:func:`adversarial_claims`) and appendix A's random-noise training (:func:`noise_claims`).
+
 ``claims(results, P)`` reads :func:`dmmlib.chapters.clinging_dimpling.experiment.run_all`'s
 results (only their plain numbers: per-seed ``final``, ``init``, ``walls``, ``phases``,
 accuracies; the ``lr`` and ``stress`` rows; ``random_angle``) and returns one
@@ -71,6 +75,26 @@ DEPTH_BAND = (1.0, 3.0)
 TRAINED_ACC = 0.9
 #: The stress test's two phases hold "everywhere" when they hold in more than this share of configurations.
 EVERYWHERE_SHARE = 0.5
+#: Figure 1: the trained boundary is "not a wall" when its normal, at the boundary points nearest to
+#: the manifold's data region, makes a mean angle below 45 degrees with the manifold's normal: closer
+#: to parallel to the manifold (0) than to the vertical walls of the simplistic image (90 by
+#: construction); a random orientation gives 45 (2-D) or 57.3 (3-D) degrees.
+WALL_ANGLE_DEG = 45.0
+#: Figure 2: "mostly inward pressure" = more than half of the boundary's squared displacement at
+#: the misclassified points lies along the normal toward the manifold (signed; random directions: 0).
+INWARD_SHARE = 0.5
+#: Figure 2 needs displacements to measure: at least this many misclassified point-pairs over all
+#: seeds, and a boundary found at both checkpoints for more than half of them.
+MIN_PRESSURE_POINTS = 10
+#: A network has "fitted" its training set at the first epoch its training accuracy reaches this
+#: (for "harder to train": epochs to fit; all but 1 % of the points).
+FIT_ACC = 0.99
+#: Section 5.1, "the clinging phase will not change much": the median distance from the manifold
+#: away from the training points to the boundary moves by less than half of epsilon between clean and
+#: adversarial training (a quarter of the 2 epsilon the dimples are predicted to deepen by).
+CLING_CHANGE_EPS = 0.5
+#: Measurements of the boundary need a boundary: found for more than this share of the points.
+MIN_FOUND = 0.5
 
 #: The sentences the claims test, copied from the paper (/work/shared/seeds/000_*.txt).
 QUOTES = {
@@ -86,6 +110,14 @@ QUOTES = {
     "robust": "was proven many times to improve the robustness of NN",
     "two_phases": "Training a DNN proceeds in two distinct phases",
     "appendix_c": "The learning rate is 0.02 and weight decay is 0.01.",
+    "walls": "into a vertical 2D wall that separates the red and blue clusters",
+    "inward": "applies mostly inward pressure that pushes the boundary closer to the image manifold",
+    "noise_dimples": "training using a random noise will also deepen the dimples in off-manifold dimensions",
+    "noise_robust": "may explain the robustness for adversarial examples",
+    "main_effect": "the main effect of adversarial training is just to deepen the generated dimples in the decision boundary",
+    "cling_unchanged": "one can assume that the clinging phase will not change much",
+    "harder": "Any attempt to robustify a network by limiting all its directional derivatives will make it harder "
+              "to train and thus less accurate.",
 }
 
 
@@ -209,14 +241,64 @@ def claims(results: Mapping, P: Mapping) -> list[Claim]:
             criterion=Criterion(">", 1.0, meaning="larger than at initialisation"),
             control=seed_estimate(gn_init), control_name="untrained network's normal component (same seeds)", paired=True,
             preconditions=[fit], scale=scale, section="sec-cling-grad"))
+    out += figure_claims(results, scale)
     out += adversarial_claims(results, scale)
+    out += noise_claims(results, scale)
     out.append(lr_claim(results, P))
     out.append(stress_claim(results["stress"], P))
     return out
 
 
+def figure_claims(results: Mapping, scale: str) -> list[Claim]:
+    """Figure 1 (the trained boundary against the vertical walls of the simplistic image) and
+    figure 2 (inward pressure), per dataset."""
+    out = []
+    for d in DATASETS:
+        runs = results[d]
+        fit = fits(runs, f"{d} networks")
+        angle = [float(r["orient"]["final"]["bangle_inside"]) for r in runs]
+        found = precondition(f"{d}: share of data-region probe points whose nearest boundary point was found (mean)",
+                             _mean([r["orient"]["final"]["bangle_found"] for r in runs]), ">", MIN_FOUND,
+                             meaning="a boundary to measure")
+        out.append(claim(
+            f"{CHAPTER}.not_walls_{d}",
+            f"{d}: the trained boundary near the data region lies along the manifold, not across it like the walls "
+            "of the simplistic image (mean angle between the boundary's normal at the boundary point nearest to "
+            "each manifold point and the manifold's normal)",
+            kind="paper", quote=QUOTES["walls"], source="DMM §1, §3, fig. 1",
+            paper="the right panel's boundary against the left's walls (no number)",
+            ours=seed_estimate(angle, unit="°"),
+            criterion=Criterion("<", WALL_ANGLE_DEG, meaning="closer to parallel (0°) than to a wall (90°)"),
+            control=exact(90.0, n_of="by construction", unit="°"), control_name="vertical walls (figure 1, left)",
+            preconditions=[fit, found], scale=scale, section="sec-cling-walls",
+            extra={"untrained_angle_deg": _mean([r["orient"]["init"]["bangle_inside"] for r in runs]),
+                   "random_angle_deg": float(results["random_angle"][d]), "per_seed_angle_deg": angle}))
+        rows = [r["summary"] for r in results["pressure"][d]]
+        n_wrong = int(sum(r["n_wrong"] for r in rows))
+        out.append(claim(
+            f"{CHAPTER}.inward_pressure_{d}",
+            f"{d}: fitting the misclassified training points moves the boundary mostly toward the manifold "
+            "(signed share of the boundary's squared displacement at those points, between consecutive early "
+            "epochs, along the manifold's normal toward it)",
+            kind="paper", quote=QUOTES["inward"], source="DMM §4, fig. 2", paper="“mostly inward pressure” (no number)",
+            ours=seed_estimate([r["share"] for r in rows]),
+            criterion=Criterion(">", INWARD_SHARE, meaning="most of the displacement toward the manifold"),
+            control=exact(0.0, n_of="expected value", unit=""), control_name="random directions (signed share 0)",
+            preconditions=[fit,
+                           precondition(f"{d}: misclassified point-pairs measured (all seeds)", n_wrong, ">",
+                                        MIN_PRESSURE_POINTS - 1, meaning="displacements to measure", unit="pairs"),
+                           precondition(f"{d}: share of them with a boundary found at both epochs",
+                                        _mean([r["found_wrong"] for r in rows]), ">", MIN_FOUND,
+                                        meaning="a boundary to follow")],
+            scale=scale, section="sec-cling-pressure",
+            extra={"share_correct": _mean([r["share_correct"] for r in rows]),
+                   "inward_mean": _mean([r["inward_mean"] for r in rows]),
+                   "rest_mean": _mean([r["rest_mean"] for r in rows]), "n_wrong": n_wrong}))
+    return out
+
+
 def adversarial_claims(results: Mapping, scale: str) -> list[Claim]:
-    """The four claims of section 5.1 (adversarial against clean training, paired by seed)."""
+    """The claims of section 5.1 (adversarial against clean training, paired by seed)."""
     clean, adv = results["chessboard"], results["chessboard_adv"]
     eps = float(results["adv_eps"])
     fit_clean, fit_adv = fits(clean, "clean chessboard networks"), fits(adv, "adversarially trained networks")
@@ -269,7 +351,101 @@ def adversarial_claims(results: Mapping, scale: str) -> list[Claim]:
         control=seed_estimate(robust_clean), control_name="clean network's robust accuracy", paired=True,
         preconditions=[fit_clean, fit_adv, prem, drop], scale=scale, section="sec-cling-adv",
         extra={"premise_quote": QUOTES["premise"]}))
+    away_clean, away_adv = _away(clean), _away(adv)
+    away_found = precondition("share of the probe points away from the training points whose boundary was found "
+                              "(worst of clean and adversarial, mean over seeds)",
+                              min(_mean([1 - r["orient"]["final"]["none_away"] for r in runs]) for runs in (clean, adv)),
+                              ">", MIN_FOUND, meaning="a boundary to measure")
+    change = [(a - c) / eps for a, c in zip(away_adv, away_clean)]
+    out.append(claim(
+        f"{CHAPTER}.adv_main_effect_dimples",
+        "chessboard: adversarial training changes the boundary mainly at the dimples: the dimple depth at the "
+        "training points grows more than the boundary's distance from the manifold away from them changes "
+        "(adversarial − clean, in units of ε; depth gain − |distance change|, paired by seed)",
+        kind="paper", quote=QUOTES["main_effect"], source="DMM abstract, §5.1, fig. 3",
+        paper="“just to deepen the generated dimples” (no number)",
+        ours=paired_estimate(depth, [abs(v) for v in change], unit="ε"),
+        criterion=Criterion(">", 0.0, meaning="the dimples change more than the rest of the boundary"),
+        control=seed_estimate([abs(v) for v in change], n_of="seeds", unit="ε"),
+        control_name="|change of the distance away from the training points| (same seeds)", paired=True,
+        preconditions=[fit_clean, fit_adv, away_found], scale=scale, section="sec-cling-adv",
+        extra={"depth_gain_eps": _mean(depth), "away_change_eps": _mean(change)}))
+    out.append(claim(
+        f"{CHAPTER}.adv_clinging_unchanged",
+        "chessboard: adversarial training leaves the clinging alone: the median distance from the manifold away "
+        "from the training points to the boundary changes by less than ε/2 (adversarial − clean, in units of ε, "
+        "paired by seed)",
+        kind="paper", quote=QUOTES["cling_unchanged"], source="DMM §5.1", paper="“will not change much” (no number)",
+        ours=seed_estimate(change, n_of="seeds (paired)", unit="ε"),
+        criterion=Criterion("within", -CLING_CHANGE_EPS, CLING_CHANGE_EPS,
+                            meaning="a change below ε/2 either way, a quarter of the dimples' predicted 2ε"),
+        control=seed_estimate(depth, n_of="seeds (paired)", unit="ε"),
+        control_name="the dimples' deepening at the training points (same seeds)", paired=True,
+        preconditions=[fit_clean, fit_adv, away_found], scale=scale, section="sec-cling-adv",
+        extra={"away_clean": _mean(away_clean), "away_adv": _mean(away_adv), "per_seed_eps": change}))
+    fit_c, fit_a = _per_seed_top(clean, "fit_epoch"), _per_seed_top(adv, "fit_epoch")
+    out.append(claim(
+        f"{CHAPTER}.adv_harder_to_train",
+        f"chessboard: adversarial training takes more epochs to fit the training set (first epoch with training "
+        f"accuracy ≥ {FIT_ACC:g}; adversarial − clean, paired by seed; a run that never gets there counts as "
+        "epochs + 1)",
+        kind="paper", quote=QUOTES["harder"], source="DMM §5 item 4, §5.1",
+        paper="“harder to train” (no number)",
+        ours=paired_estimate(fit_a, fit_c, unit="epochs"),
+        criterion=Criterion(">", 0.0, meaning="any delay"),
+        control=seed_estimate(fit_c, unit="epochs"), control_name="clean training's epochs to fit (same seeds)",
+        paired=True,
+        preconditions=[precondition(f"clean networks that reach training accuracy {FIT_ACC:g} (share of seeds)",
+                                    _mean([0.0 if r["fit_censored"] else 1.0 for r in clean]), ">", 0.5,
+                                    meaning="the control fits")],
+        scale=scale, section="sec-cling-adv",
+        extra={"censored_adv": int(sum(bool(r["fit_censored"]) for r in adv)),
+               "censored_clean": int(sum(bool(r["fit_censored"]) for r in clean)),
+               "accuracy_claim": f"{CHAPTER}.adv_costs_accuracy"}))
     return out
+
+
+def _away(runs) -> list[float]:
+    return [float(r["orient"]["final"]["dist_away"]) for r in runs]
+
+
+def noise_claims(results: Mapping, scale: str) -> list[Claim]:
+    """Appendix A (Fawzi et al.): training with random noise of the adversarial radius, against
+    clean training (paired by seed; adversarial training's numbers in ``extra``)."""
+    clean, noise, adv = results["chessboard"], results["chessboard_noise"], results["chessboard_adv"]
+    eps = float(results["adv_eps"])
+    fit_clean, fit_noise = fits(clean, "clean chessboard networks"), fits(noise, "noise-trained networks")
+    test_clean, robust_clean = _per_seed_top(clean, "test_acc"), _per_seed_top(clean, "robust_acc")
+    drop = precondition("the robustness test's attack: clean network's held-out accuracy − robust accuracy (mean)",
+                        _mean(test_clean) - _mean(robust_clean), ">", MIN_ATTACK_DROP,
+                        meaning="the attack hurts the clean network")
+    depth = [(n["final"]["depth_median"] - c["final"]["depth_median"]) / eps for n, c in zip(noise, clean)]
+    depth_adv = [(a["final"]["depth_median"] - c["final"]["depth_median"]) / eps for a, c in zip(adv, clean)]
+    robust_noise, robust_adv = _per_seed_top(noise, "robust_acc"), _per_seed_top(adv, "robust_acc")
+    return [
+        claim(f"{CHAPTER}.noise_deepens_dimples",
+              "chessboard: training with random noise of radius ε deepens the dimples (median dimple depth at the "
+              "training points, noise − clean, in units of ε, paired by seed)",
+              kind="paper", quote=QUOTES["noise_dimples"], source="DMM App. A (Fawzi et al.)",
+              paper="“will also deepen the dimples” (no number)",
+              ours=seed_estimate(depth, n_of="seeds (paired)", unit="ε"),
+              criterion=Criterion(">", 0.0, meaning="any deepening"),
+              control=seed_estimate(depth_adv, n_of="seeds (paired)", unit="ε"),
+              control_name="adversarial training's deepening (same seeds), for comparison", paired=True,
+              preconditions=[fit_clean, fit_noise], scale=scale, section="sec-cling-noise",
+              extra={"per_seed_eps": depth, "adv_depth_gain_eps": _mean(depth_adv)}),
+        claim(f"{CHAPTER}.noise_buys_robustness",
+              "chessboard: training with random noise of radius ε raises robust accuracy on held-out points "
+              "(L2 PGD of radius ε; noise − clean, paired by seed)",
+              kind="paper", quote=QUOTES["noise_robust"], source="DMM App. A (Fawzi et al.)",
+              paper="“may explain the robustness” (no number)",
+              ours=paired_estimate(robust_noise, robust_clean),
+              criterion=Criterion(">", MIN_ROBUST_GAIN, meaning="a gain of at least 2 percentage points"),
+              control=seed_estimate(robust_clean), control_name="clean network's robust accuracy", paired=True,
+              preconditions=[fit_clean, fit_noise, drop], scale=scale, section="sec-cling-noise",
+              extra={"robust_noise": _mean(robust_noise), "robust_adv": _mean(robust_adv),
+                     "test_noise": _mean(_per_seed_top(noise, "test_acc"))}),
+    ]
 
 
 def _per_seed_top(runs, key):

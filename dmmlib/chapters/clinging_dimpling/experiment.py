@@ -5,7 +5,13 @@ the chapter's experiments, each cached on disk.
   (cleanly or adversarially), measure the boundary densely in time (:mod:`.geometry`), read
   the two phases off the distance curve (:mod:`.phases`), and measure the trained network in
   full: clinging over and beyond the data region against the walls control, dimple depth,
-  gradient components, held-out and robust accuracy.
+  gradient components, held-out and robust accuracy, the boundary's orientation near the
+  manifold (against figure 1's vertical walls), its distance away from the training points,
+  and the epochs it takes to fit the training set. The chessboard is trained cleanly,
+  adversarially (section 5.1) and with random noise of the same radius (appendix A).
+- :func:`pressure`: figure 2 computed: the boundary's displacement at the misclassified
+  training points between consecutive early epochs, toward the manifold or along it
+  (:mod:`.pressure`).
 - :func:`lr_readings`: which reading of appendix C makes its learning rate train, and the main
   runs' measurements under each reading that does.
 - :func:`stress`: the two-phase shape across widths, optimisers and learning rates.
@@ -25,7 +31,8 @@ from dmmlib.progress import progress as tqdm
 from dmmlib.attacks.pgd import pgd_l2
 from dmmlib.cache import cached
 from dmmlib.chapters.clinging_dimpling import geometry as geo
-from dmmlib.chapters.clinging_dimpling.claims import TRAINED_ACC
+from dmmlib.chapters.clinging_dimpling import pressure as prs
+from dmmlib.chapters.clinging_dimpling.claims import FIT_ACC, TRAINED_ACC
 from dmmlib.chapters.clinging_dimpling.phases import phase_summary
 from dmmlib.chapters.clinging_dimpling.training import dense_epochs, model_at, train
 from dmmlib.data.synthetic import ManifoldSet, chessboard_plane, line_dataset
@@ -74,7 +81,15 @@ def fig_epochs(P: Mapping) -> list[int]:
     return sorted({e for e in P["fig_epochs"] if e <= P["epochs"]} | {0, P["epochs"]})
 
 
-def _run_one(P: Mapping, name: str, seed: int, adv_eps: float, keep_all: bool) -> dict:
+def fit_epoch(accuracy, level: float) -> tuple[float, bool]:
+    """The first epoch after which the training accuracy (E + 1,) reaches ``level``, and whether
+    it never does (then the epoch is E + 1, a lower bound: censored)."""
+    acc = np.asarray(accuracy, dtype=np.float64)
+    hits = np.nonzero(acc >= level)[0]
+    return (float(hits[0]), False) if len(hits) else (float(len(acc)), True)
+
+
+def _run_one(P: Mapping, name: str, seed: int, adv_eps: float, keep_all: bool, noise_eps: float = 0.0) -> dict:
     data = datasets(P, seed)[name]
     pr = probe_of(P, data)
     scale = geo.label_scale(data)
@@ -84,7 +99,7 @@ def _run_one(P: Mapping, name: str, seed: int, adv_eps: float, keep_all: bool) -
     def measure(model):
         return geo.region_summary(model, data, pr, scale=scale, max_iter=P["max_iter"], full=False)
 
-    run = train(data, seed=seed, adv_eps=adv_eps, snapshot_epochs=None if keep_all else fig_epochs(P),
+    run = train(data, seed=seed, adv_eps=adv_eps, noise_eps=noise_eps, snapshot_epochs=None if keep_all else fig_epochs(P),
                 measure=measure, measure_epochs=when, **kw)
     final, init = (geo.region_summary(model_at(run, e), data, pr, scale=scale, deltas=P["deltas"],
                                       max_iter=P["max_iter"]) for e in (P["epochs"], 0))
@@ -96,9 +111,13 @@ def _run_one(P: Mapping, name: str, seed: int, adv_eps: float, keep_all: bool) -
         for delta in P["deltas"]:
             wall[f"within_{delta:g}_{part}"] = geo.share_within(walls[mask], delta)
     curve = np.minimum(run.trace["dist_inside"].numpy(), math.sqrt(data.x.shape[1]))
-    out = {"seed": seed, "name": name, "adv_eps": adv_eps, "scale": scale, "run": run, "final": final,
-           "init": init, "walls": wall, "phases": phase_summary(run.trace["epoch"].numpy(), curve, run.accuracy.numpy())._asdict(),
-           "train_acc": float(run.accuracy[-1])}
+    orient = {when: geo.orientation_summary(model_at(run, e), data, pr, scale=scale, max_iter=P["max_iter"])
+              for when, e in (("final", P["epochs"]), ("init", 0))}
+    fit_at, censored = fit_epoch(run.accuracy.numpy(), FIT_ACC)
+    out = {"seed": seed, "name": name, "adv_eps": adv_eps, "noise_eps": noise_eps, "scale": scale, "run": run,
+           "final": final, "init": init, "walls": wall, "orient": orient,
+           "phases": phase_summary(run.trace["epoch"].numpy(), curve, run.accuracy.numpy())._asdict(),
+           "train_acc": float(run.accuracy[-1]), "fit_epoch": fit_at, "fit_censored": censored}
     if name == "chessboard":
         test = test_set(P, seed)
         model = model_at(run, P["epochs"])
@@ -108,19 +127,50 @@ def _run_one(P: Mapping, name: str, seed: int, adv_eps: float, keep_all: bool) -
     return out
 
 
-def run_one(P: Mapping, name: str, seed: int, adv_eps: float = 0.0, keep_all: bool = False) -> dict:
+def run_one(P: Mapping, name: str, seed: int, adv_eps: float = 0.0, keep_all: bool = False,
+            noise_eps: float = 0.0) -> dict:
     """One training run and its measurements (see the module's docstring); cached.
 
     Returns {"seed", "name", "adv_eps", "scale" (:func:`geometry.label_scale`), "run" (the
     :class:`TrainRun`, with its dense ``trace``), "final" and "init" (:func:`geometry.region_summary`
     after the last epoch and at initialisation), "walls" (the same numbers for the
-    nearest-neighbour walls), "phases" (:class:`phases.Phases` as a dict), "train_acc", and for
+    nearest-neighbour walls), "orient" ({"final", "init"}: :func:`geometry.orientation_summary`),
+    "phases" (:class:`phases.Phases` as a dict), "train_acc", "fit_epoch" and "fit_censored"
+    (:func:`fit_epoch` at :data:`claims.FIT_ACC`), and for
     the chessboard "test_acc" and "robust_acc" (L2 PGD of radius ``adv_eps`` on held-out points)}.
-    ``keep_all`` keeps the weights of every epoch (for the animation).
+    ``keep_all`` keeps the weights of every epoch (for the animation). ``noise_eps`` > 0 trains
+    with random-noise augmentation of that L2 radius instead (:func:`training.train`).
     """
     key = {k: P[k] for k in sorted(P) if k not in _DISPLAY_KNOBS}
-    key.update(name=name, seed=seed, adv_eps=adv_eps, keep_all=keep_all, profile=None)
-    return cached("clinging_dimpling_run", key, lambda: _run_one(P, name, seed, adv_eps, keep_all), code=(__name__,))
+    key.update(name=name, seed=seed, adv_eps=adv_eps, noise_eps=noise_eps, keep_all=keep_all, profile=None)
+    return cached("clinging_dimpling_run", key, lambda: _run_one(P, name, seed, adv_eps, keep_all, noise_eps),
+                  code=(__name__,))
+
+
+def _pressure_one(P: Mapping, name: str, seed: int) -> dict:
+    data = datasets(P, seed)[name]
+    last = min(P["pressure_until"], P["epochs"])
+    kw = {**reading(P), "epochs": last}  # the first epochs of the main run: the same seed trains identically
+    run = train(data, seed=seed, snapshot_epochs=range(last + 1), **kw)
+    trace = prs.pressure_trace([model_at(run, e) for e in range(last + 1)], data, max_iter=P["max_iter"])
+    return {"seed": seed, "name": name, "epochs": list(range(last + 1)), "summary": prs.summarise(trace),
+            "trace": trace, "run": run if seed == 0 else None}
+
+
+def pressure(P: Mapping, *, progress: bool = True) -> dict[str, list[dict]]:
+    """Figure 2 computed, per dataset and seed (``seeds`` of them): the first ``pressure_until``
+    epochs of the main run, snapshotted every epoch; between consecutive epochs the boundary's
+    displacement at the training points (:func:`pressure.pressure_trace`). Rows: {"seed",
+    "name", "epochs", "summary" (:func:`pressure.summarise`), "trace", "run" (seed 0 only)};
+    cached per row."""
+    out = {n: [] for n in DATASETS}
+    for name, seed in tqdm([(n, s) for n in DATASETS for s in range(P["seeds"])], desc="inward pressure",
+                           disable=not progress):
+        key = {k: P[k] for k in sorted(P) if k not in _DISPLAY_KNOBS}
+        key.update(name=name, seed=seed, profile=None)
+        out[name].append(cached("clinging_dimpling_pressure", key, lambda: _pressure_one(P, name, seed),
+                                code=(__name__,)))
+    return out
 
 
 #: What :func:`lr_readings` keeps of a reading's network after training and at initialisation.
@@ -206,15 +256,18 @@ def stress(P: Mapping, *, progress: bool = True) -> list[dict]:
 
 
 def run_all(P: Mapping, *, progress: bool = True) -> dict:
-    """Every experiment of the chapter: {"line", "chessboard", "chessboard_adv": per-seed
-    :func:`run_one` results, "lr": :func:`lr_readings`, "stress": :func:`stress`,
+    """Every experiment of the chapter: {"line", "chessboard", "chessboard_adv",
+    "chessboard_noise": per-seed :func:`run_one` results (clean, adversarial, random noise of
+    radius ``adv_eps``), "pressure": :func:`pressure`, "lr": :func:`lr_readings`, "stress": :func:`stress`,
     "random_angle": {dataset: degrees}, "epochs", "adv_eps", "deltas"}."""
     seeds = range(P["seeds"])
-    jobs = [(n, s, 0.0) for n in DATASETS for s in seeds] + [("chessboard", s, P["adv_eps"]) for s in seeds]
-    out = {"line": [], "chessboard": [], "chessboard_adv": []}
-    for name, seed, eps in tqdm(jobs, desc="runs", disable=not progress):
-        r = run_one(P, name, seed, eps, keep_all=(name == "line" and seed == 0))
-        out[name + ("_adv" if eps else "")].append(r)
+    jobs = ([(n, s, 0.0, 0.0, n) for n in DATASETS for s in seeds]
+            + [("chessboard", s, P["adv_eps"], 0.0, "chessboard_adv") for s in seeds]
+            + [("chessboard", s, 0.0, P["adv_eps"], "chessboard_noise") for s in seeds])
+    out = {"line": [], "chessboard": [], "chessboard_adv": [], "chessboard_noise": []}
+    for name, seed, eps, noise, slot in tqdm(jobs, desc="runs", disable=not progress):
+        out[slot].append(run_one(P, name, seed, eps, keep_all=(name == "line" and seed == 0), noise_eps=noise))
+    out["pressure"] = pressure(P, progress=progress)
     out["lr"] = lr_readings(P, progress=progress)
     out["stress"] = stress(P, progress=progress)
     out["random_angle"] = {n: geo.random_angle(out[n][0]["run"].weight.shape[-1]) for n in DATASETS}

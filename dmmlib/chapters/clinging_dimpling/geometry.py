@@ -216,3 +216,61 @@ def region_summary(model, data: ManifoldSet, pr: Probe, *, scale: float, deltas:
             out[f"gt_{part}"] = float(g.tangential.median())
             out[f"angle_{part}"] = float(g.angle.nanmean())
     return out
+
+
+def project(x: torch.Tensor, data: ManifoldSet) -> torch.Tensor:
+    """Orthogonal projection (M, d) of points ``x`` (M, d) onto the (flat) manifold of ``data``."""
+    if x.ndim != 2 or x.shape[1] != data.x.shape[1]:
+        raise ValueError(f"x must be (M, {data.x.shape[1]}), got {tuple(x.shape)}")
+    nv = data.normal.to(x.dtype)
+    return x - ((x - data.origin.to(x.dtype)) @ nv)[:, None] * nv
+
+
+def walls_logit(x: torch.Tensor, data: ManifoldSet) -> torch.Tensor:
+    """The logit (M,) of the "simplistic mental image" of figure 1, left, at points ``x`` (M, d):
+    the nearest-neighbour classifier of the training points on the manifold, extended
+    perpendicularly off it (vertical walls). Distance of the projection of ``x`` to the nearest
+    class-0 training point minus that to the nearest class-1 one (cube units; > 0: class 1)."""
+    p = project(x.float(), data)
+    dist = torch.cdist(p, data.x.float())  # (M, N)
+    inf = torch.full_like(dist, math.inf)
+    d0 = torch.where(data.y[None, :] == 0, dist, inf).min(1).values
+    d1 = torch.where(data.y[None, :] == 1, dist, inf).min(1).values
+    return d0 - d1
+
+
+def away_mask(pr: Probe, data: ManifoldSet, scale: float) -> torch.Tensor:
+    """(M,) bool: the probe points (inside the data region or beyond it) farther than
+    ``scale / 2`` from every training point: the manifold away from the dimples."""
+    return torch.cdist(pr.x, data.x).min(1).values > scale / 2
+
+
+def orientation_summary(model, data: ManifoldSet, pr: Probe, *, scale: float, max_iter: int = 50) -> dict:
+    """How the boundary sits near the manifold, for one model (floats):
+
+    - ``bangle_inside``: mean angle (degrees) between the boundary's normal (the logit's input
+      gradient) at the boundary point nearest to each probe point of the data region and the
+      manifold's normal: 0 for a boundary parallel to the manifold, 90 for the vertical walls
+      of figure 1 (left); ``bangle_found`` the share of those points where a boundary was found;
+    - ``dist_away``: median L2 distance (cube units) from the probe points away from the
+      training points (:func:`away_mask`) to the boundary (not found: +inf), ``none_away`` the
+      share not found and ``n_away`` how many such points there are.
+    """
+    inside = pr.x[pr.inside]
+    bd = boundary_distance(model, inside, max_iter=max_iter)
+    found = bd.converged & torch.isfinite(bd.distance)
+    out = {"bangle_found": float(found.float().mean())}
+    if found.any():
+        g = gradient_components(model, bd.x_boundary[found], data.normal)
+        out["bangle_inside"] = float(g.angle.nanmean())
+    else:
+        out["bangle_inside"] = math.nan
+    away = pr.x[away_mask(pr, data, scale)]
+    out["n_away"] = int(len(away))
+    if len(away):
+        dist = boundary_distance(model, away, max_iter=max_iter).distance
+        out["dist_away"] = median_inf(dist)
+        out["none_away"] = float((~torch.isfinite(dist)).float().mean())
+    else:
+        out["dist_away"], out["none_away"] = math.nan, math.nan
+    return out

@@ -71,7 +71,8 @@ def _height_norm(z0: float, height_range: float):
     return colors.Normalize(z0 - height_range, z0 + height_range)
 
 
-def _height_colorbar(fig, axes, z0: float = 0.5, height_range: float = 0.15):
+def height_colorbar(fig, axes, z0: float = 0.5, height_range: float = 0.15):
+    """A colour bar of the boundary's height z (input units) for ``axes`` of ``fig``."""
     sm = cm.ScalarMappable(norm=_height_norm(z0, height_range), cmap="terrain")
     fig.colorbar(sm, ax=axes, shrink=0.6, label="boundary height z (input units)")
 
@@ -87,7 +88,7 @@ def plot_surfaces_3d(run: TrainRun, data: ManifoldSet, epochs: Sequence[int], *,
         draw_surface_3d(ax, model_at(run, e), data, n=n)
         ax.set_title(f"epoch {e}, train accuracy {float(run.accuracy[e]):.2f}")
         axes.append(ax)
-    _height_colorbar(fig, axes)
+    height_colorbar(fig, axes)
     return fig
 
 
@@ -100,7 +101,7 @@ def plot_side_by_side_3d(models: Sequence, titles: Sequence[str], data: Manifold
         draw_surface_3d(ax, model, data, n=n)
         ax.set_title(title)
         axes.append(ax)
-    _height_colorbar(fig, axes)
+    height_colorbar(fig, axes)
     return fig
 
 

@@ -28,6 +28,7 @@ QUICK = {
     "max_iter": 50,             # DeepFool steps
     "adv_eps": 0.02,            # L2 radius of adversarial training and of the robustness test (< cluster spread)
     "attack_steps": 10,         # PGD steps of the robustness test
+    "pressure_until": 20,       # figure 2: epochs (from initialisation) over which the boundary's displacement is measured
     "lr_seeds": 2,              # seeds per reading of appendix C
     "stress_widths": [500, 2000, 8000],
     "stress_lrs": {"sgd": [0.005, 0.02], "momentum": [0.001, 0.005], "adam": [0.0003, 0.003]},
@@ -54,6 +55,7 @@ SMOKE = {
     "dense_until": 5,
     "max_iter": 20,
     "attack_steps": 2,
+    "pressure_until": 4,
     "lr_seeds": 1,
     "stress_widths": [100, 300],
     "stress_lrs": {"sgd": [0.02], "momentum": [0.005], "adam": [0.003]},
@@ -108,6 +110,7 @@ RANGES = {
     "max_iter": (1, 10_000),
     "adv_eps": (1e-4, 1.0),
     "attack_steps": (1, 1000),
+    "pressure_until": (1, 5000),
     "lr_seeds": (1, 50),
     "stress_widths": (1, 100_000),
     "stress_lrs": (1e-6, 10.0),
@@ -127,7 +130,7 @@ CHOICES = {"out_init": ("uniform", "sign")}
 
 # what each knob means (one line, with its units): shown beside the values on the chapter's page
 DOCS = {
-    "seeds": "training seeds of the main runs (line, chessboard, adversarially trained chessboard): the intervals are over them",
+    "seeds": "training seeds of the main runs (line, chessboard, adversarially and noise-trained chessboard, figure 2's displacements): the intervals are over them",
     "epochs": "training epochs of every run (appendix C: 200)",
     "width": "hidden units of the one-hidden-layer ReLU network (appendix C: 4,000)",
     "lr": "learning rate of the chapter's reading of appendix C",
@@ -148,8 +151,9 @@ DOCS = {
     "measure_every": "measure the boundary every this many epochs ...",
     "dense_until": "... and at every epoch up to this one",
     "max_iter": "most DeepFool steps when measuring a probe point's distance to the boundary",
-    "adv_eps": "L2 radius (cube units) of adversarial training and of the robustness test's PGD",
+    "adv_eps": "L2 radius (cube units) of adversarial training, of the random-noise training (appendix A) and of the robustness test's PGD",
     "attack_steps": "PGD steps of the robustness test (step: adv_eps / 4)",
+    "pressure_until": "figure 2: the boundary's displacement at the misclassified training points is measured between consecutive epochs up to this one",
     "lr_seeds": "seeds per reading of appendix C in the learning-rate study",
     "stress_widths": "hidden widths of the stress test",
     "stress_lrs": "learning rates per optimiser (SGD, SGD with momentum, Adam) of the stress test",

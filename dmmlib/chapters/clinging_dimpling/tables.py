@@ -184,6 +184,51 @@ def stress_tables(rows: list[dict]) -> tuple[pd.DataFrame, pd.DataFrame]:
     return summary, df.drop(columns=["trained"])
 
 
+TRAININGS = (("clean", "chessboard"), ("random noise", "chessboard_noise"), ("adversarial", "chessboard_adv"))
+
+
+def trainings_tables(results: Mapping) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Clean, random-noise and adversarial training of the chessboard (appendix A, section 5.1):
+    dimple depth, the boundary's distance away from the training points, the boundary's angle
+    near the manifold, accuracies and epochs to fit (summary: mean [CI] over seeds; details:
+    every seed)."""
+    eps = float(results["adv_eps"])
+    cols = (("median dimple depth (ε)", lambda r: r["final"]["depth_median"] / eps),
+            ("distance away from the training points (ε)", lambda r: r["orient"]["final"]["dist_away"] / eps),
+            ("boundary angle to the manifold (°)", lambda r: r["orient"]["final"]["bangle_inside"]),
+            ("test accuracy", lambda r: r["test_acc"]), ("robust test accuracy", lambda r: r["robust_acc"]),
+            ("epochs to fit", lambda r: r["fit_epoch"]))
+    rows, details = [], []
+    for label, key in TRAININGS:
+        runs = results[key]
+        row = {"training": label}
+        for name, f in cols:
+            row[name] = _cell([f(r) for r in runs])
+        row["runs that never fit"] = int(sum(bool(r["fit_censored"]) for r in runs))
+        rows.append(row)
+        for r in runs:
+            details.append({"training": label, "seed": r["seed"], **{name: f(r) for name, f in cols},
+                            "never fit": bool(r["fit_censored"])})
+    return pd.DataFrame(rows), pd.DataFrame(details)
+
+
+def pressure_tables(results: Mapping) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Figure 2 computed: per dataset the signed inward share of the boundary's displacement at the
+    misclassified points and, for comparison, at the correctly classified ones (mean [CI] over
+    seeds); every seed in the details."""
+    rows, details = [], []
+    for d, runs in results["pressure"].items():
+        s = [r["summary"] for r in runs]
+        rows.append({"dataset": d, "inward share, misclassified points": _cell([v["share"] for v in s]),
+                     "inward share, correctly classified points": _cell([v["share_correct"] for v in s]),
+                     "mean inward component": _cell([v["inward_mean"] for v in s]),
+                     "mean remainder": _cell([v["rest_mean"] for v in s]),
+                     "misclassified point-pairs": int(sum(v["n_wrong"] for v in s))})
+        for r, v in zip(runs, s):
+            details.append({"dataset": d, "seed": r["seed"], **v})
+    return pd.DataFrame(rows), pd.DataFrame(details)
+
+
 def numbers(results: Mapping) -> dict[str, float]:
     """The numbers the prose glues: {key: value}."""
     out = {}
@@ -213,6 +258,25 @@ def numbers(results: Mapping) -> dict[str, float]:
     out["attack_drop_clean"] = out["test_acc_clean"] - out["robust_acc_clean"]
     out["attack_drop_clean_pp"] = 100 * out["attack_drop_clean"]
     out["depth_gain_eps"] = (out["depth_adv"] - out["depth_clean"]) / float(results["adv_eps"])
+    eps = float(results["adv_eps"])
+    for d in ("line", "chessboard"):
+        out[f"bangle_{d}"] = float(np.mean([r["orient"]["final"]["bangle_inside"] for r in results[d]]))
+        init = [r["orient"]["init"]["bangle_inside"] for r in results[d]]
+        out[f"bangle_init_{d}"] = float(np.nanmean(init)) if np.isfinite(init).any() else float("nan")
+        s = [r["summary"] for r in results["pressure"][d]]
+        out[f"inward_share_{d}"] = float(np.mean([v["share"] for v in s]))
+        out[f"inward_share_correct_{d}"] = float(np.nanmean([v["share_correct"] for v in s]))
+        out[f"pressure_pairs_{d}"] = int(sum(v["n_wrong"] for v in s))
+    noise = results["chessboard_noise"]
+    out["depth_noise"] = float(np.mean([r["final"]["depth_median"] for r in noise]))
+    out["depth_gain_noise_eps"] = (out["depth_noise"] - out["depth_clean"]) / eps
+    out["test_acc_noise"] = float(np.mean([r["test_acc"] for r in noise]))
+    out["robust_acc_noise"] = float(np.mean([r["robust_acc"] for r in noise]))
+    out["train_acc_noise"] = float(np.mean([r["train_acc"] for r in noise]))
+    for label, key in (("clean", "chessboard"), ("adv", "chessboard_adv"), ("noise", "chessboard_noise")):
+        out[f"away_{label}_eps"] = float(np.mean([r["orient"]["final"]["dist_away"] for r in results[key]])) / eps
+        out[f"fit_epoch_{label}"] = float(np.mean([r["fit_epoch"] for r in results[key]]))
+        out[f"fit_censored_{label}"] = int(sum(bool(r["fit_censored"]) for r in results[key]))
     stated = [r["final_acc"] for r in results["lr"] if is_as_stated(r["reading"])]
     out["acc_stated"] = float(np.mean(stated))
     out["n_stress"] = len(results["stress"])

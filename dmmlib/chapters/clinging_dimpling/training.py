@@ -3,7 +3,8 @@
 :func:`train` trains :func:`dmmlib.models.shallow.shallow_net` (a hidden ReLU layer, fixed
 output weights) on a :class:`dmmlib.data.synthetic.ManifoldSet` with binary cross-entropy on
 the logit, cleanly or with single-step L2 PGD adversarial training (section 5.1 of the
-paper). It keeps snapshots of the trainable layer at chosen epochs (for figures), the
+paper) or with random-noise augmentation (appendix A, Fawzi et al.). It keeps snapshots
+of the trainable layer at chosen epochs (for figures), the
 training accuracy after every epoch, and the values of a measurement function at chosen
 epochs (the dense time series of the chapter). The readings of appendix C that the text
 leaves open are arguments: the loss reduction (mean or sum over the batch), the batch size,
@@ -77,6 +78,7 @@ def train(
     batch_size: int = 0,
     seed: int = 0,
     adv_eps: float = 0.0,
+    noise_eps: float = 0.0,
     optimizer: str = "sgd",
     momentum: float = 0.9,
     loss: str = "mean",
@@ -94,6 +96,9 @@ def train(
     ``batch_size`` 0 is full batch. ``seed`` fixes the initialisation and the order of the
     mini-batches. ``adv_eps`` > 0 replaces each batch by its single-step L2 PGD counterpart
     (one step of length ``adv_eps``, clamped to the cube) on the current network.
+    ``noise_eps`` > 0 replaces each batch by the batch plus random directions of L2 length
+    ``noise_eps`` (uniform on the sphere, fresh every epoch, clamped to the cube; drawn from a
+    generator of their own, so the batch order is that of the clean run of the same seed).
     ``optimizer``: "sgd", "momentum" (SGD with ``momentum``) or "adam"; ``weight_decay`` is
     the optimiser's (L2 on the hidden layer). ``loss``: "mean" or "sum" of the per-example
     binary cross-entropy. ``out_init``, ``out_scale``: see :func:`shallow_net`.
@@ -105,8 +110,11 @@ def train(
         raise ValueError(f"epochs must be a positive int, got {epochs!r}")
     if not isinstance(batch_size, int) or batch_size < 0:
         raise ValueError(f"batch_size must be an int >= 0 (0: full batch), got {batch_size!r}")
-    if not lr > 0 or weight_decay < 0 or adv_eps < 0:
-        raise ValueError(f"need lr > 0, weight_decay >= 0, adv_eps >= 0; got {lr}, {weight_decay}, {adv_eps}")
+    if not lr > 0 or weight_decay < 0 or adv_eps < 0 or noise_eps < 0:
+        raise ValueError(f"need lr > 0, weight_decay >= 0, adv_eps >= 0, noise_eps >= 0; "
+                         f"got {lr}, {weight_decay}, {adv_eps}, {noise_eps}")
+    if adv_eps > 0 and noise_eps > 0:
+        raise ValueError("adv_eps and noise_eps are exclusive: train adversarially or with noise, not both")
     if optimizer not in OPTIMIZERS or loss not in LOSSES:
         raise ValueError(f"optimizer must be one of {OPTIMIZERS} and loss one of {LOSSES}; got {optimizer!r}, {loss!r}")
     if not input_scale > 0:
@@ -121,6 +129,7 @@ def train(
     model = _InputMap(net, input_scale, input_shift)
     opt = _optimizer(net, optimizer, lr, weight_decay, momentum)
     g = torch.Generator().manual_seed(int(seed) + 1)
+    g_noise = torch.Generator().manual_seed(int(seed) + 2)
     x, y = data.x, data.y
     bs = batch_size or len(x)
     snaps, losses, accs, rows = {}, [], [accuracy(model, x, y)], []
@@ -140,6 +149,8 @@ def train(
             xb, yb = x[idx], y[idx]
             if adv_eps > 0:
                 xb = xb + pgd_l2(model, xb, yb, eps=adv_eps, step_size=adv_eps, steps=1, early_stop=False).delta
+            elif noise_eps > 0:
+                xb = (xb + noise_eps * random_directions(xb.shape, g_noise)).clamp(0.0, 1.0)
             per_example = F.binary_cross_entropy_with_logits(model(xb), yb.float(), reduction="none")
             objective = per_example.mean() if loss == "mean" else per_example.sum()
             opt.zero_grad()
@@ -166,6 +177,12 @@ def train(
         input_scale=float(input_scale),
         input_shift=float(input_shift),
     )
+
+
+def random_directions(shape, generator: torch.Generator) -> torch.Tensor:
+    """(B, d) unit vectors drawn uniformly on the sphere (normalised Gaussians) for ``shape`` (B, d)."""
+    u = torch.randn(shape, generator=generator)
+    return u / u.norm(dim=1, keepdim=True).clamp_min(1e-12)
 
 
 def model_at(run: TrainRun, epoch: int) -> nn.Module:

@@ -548,3 +548,101 @@ def claim_details(claims: list[Claim]):
             value = fmt_number(v) if isinstance(v, float) else str(v)
             rows.append({"claim": name, "verdict": c.verdict, "detail": k, "value": value})
     return pd.DataFrame(rows, columns=["claim", "verdict", "detail", "value"])
+
+
+# -- appendix B.1, measured (issue 26, items 5 and 6; :mod:`dmmlib.chapters.on_off_manifold.appendix_b`) --
+
+SOURCE_B1 = "DMM App. B.1"
+QUOTE_B1_OFF = ("the image created by the off-manifold projection $x + (d - Proj_M(d))$ is almost adversarial (i.e., "
+                "it almost flips the class associated with the max logit)")
+QUOTE_B1_ON = ("the on-manifold projection $x + Proj_M(d)$ barely changes the output logits (i.e., it has almost no "
+               "adversarial effect)")
+QUOTE_B1_MEANINGFUL = ("one can see that the on-manifold projection of the adversarial perturbation is visually "
+                       "meaningful, trying to modify x into an image with the characteristic features of the target "
+                       "class")
+#: the off-M part achieves more of d's margin drop than the part off a random k-subspace (paired). Any
+#: complement of k << n dimensions keeps most of d, so "almost adversarial" alone is met by every
+#: subspace: what is about M is whether removing M's part costs less than removing k random dimensions.
+B1_OFF_MORE = Criterion(">", 0.0, meaning="margin-drop share of x + (d - Proj_M d) minus that of x + (d - Proj_S d), "
+                        "S a random k-subspace, paired: above 0, the off-M part is more adversarial than the off-S part")
+B1_ON_LESS = Criterion("<", 0.0, meaning="relative logit change ||f(x + Proj_M d) - f(x)|| / ||f(x + d) - f(x)|| minus "
+                       "the same for Proj_S d, paired: below 0, the on-M part changes the logits less than k random "
+                       "dimensions of d")
+B1_SHIFT_MORE = Criterion(">", 0.0, meaning="gain of a separately trained classifier's target margin g_t - g_y per "
+                          "unit L2 of the on-M part minus that of the control part, paired: above 0, the on-M part "
+                          "moves the other classifier toward the target class more, per unit norm")
+#: where the control part is d's own off-M part or a random subspace's on part
+B1_CONTROLS = {"off": "the off-manifold part d - Proj_M d", "rand": "the part of d in a random k-subspace"}
+
+
+def _other_pre(ds: str, b: Mapping[str, Any]):
+    return precondition(f"{NAMES.get(ds, ds)} separately trained classifier ({b.get('other', '')}) test accuracy",
+                        b.get("other_accuracy", math.nan), ">", ACCURACY_MIN.get(ds, 0.9),
+                        meaning="a classifier that has learnt the task, as the attacked one must")
+
+
+def b1_claims(results: Mapping[str, Mapping[str, Any]], b1: Mapping[str, Mapping[str, Any]],
+              P: Mapping[str, Any]) -> list[Claim]:
+    """Appendix B.1's claims per data set in ``b1`` (:func:`appendix_b.summarize` plus "other" and
+    "other_accuracy" from :func:`appendix_b.run_dataset`), with the preconditions of the data set's
+    table-1 results ``results[ds]`` (classifier accuracy, autoencoder error and convergence,
+    table-1 attack success): ``b1_off_<ds>`` (the off-M part is more adversarial than a random
+    subspace's off part), ``b1_on_<ds>`` (the on-M part changes the logits less than a random
+    subspace's part), and, with a separately trained classifier, ``b1_meaningful_<ds>`` (the on-M
+    part moves it toward the target class more per unit norm than the off-M part) and
+    ``b1_meaningful_random_<ds>`` (than a random subspace's part). The margins at x, x + d and the
+    four parts, and the shares of images each part alone flips, are the claims' ``extra``."""
+    out: list[Claim] = []
+    nan = _nan_estimate()
+    for ds, b in b1.items():
+        r = results.get(ds, {})
+        name = NAMES.get(ds, ds)
+        sc = scale_text(P["profile"], models=b["units"], images=b["n"])
+        base = (accuracy_pre(ds, r.get("accuracy")), ae_pre(ds, r), ae_converged_pre(ds, r),
+                success_pre("table-1 PGD attack", r.get("t1_success")))
+        margins = {f"margin at {k}": _text(v) for k, v in b["margin"].items()}
+        flips = {f"share misclassified, x + {k}": _rate(v) for k, v in b["flip"].items()}
+        out.append(claim(
+            f"on_off_manifold.b1_off_{ds}", f"{name}: the off-manifold part of d does more of d's work than the part "
+            "off a random k-subspace (margin-drop share, off-M minus off-S, above 0, paired)", kind="paper",
+            source=SOURCE_B1, quote=QUOTE_B1_OFF, paper="shown on single images (figures 7, 9-17), no number",
+            ours=b["cmp"].get("off_drop", nan), criterion=B1_OFF_MORE, scale=sc, section="oom-b1", preconditions=base,
+            control=b["drop"].get("off_rand", nan), control_name="margin-drop share of x + (d - Proj_S d)", paired=True,
+            extra={"margin-drop share, x + (d - Proj_M d)": _text(b["drop"].get("off")),
+                   "margin-drop share, x + (d - Proj_S d)": _text(b["drop"].get("off_rand")),
+                   "share the off-M part alone flips": _rate(b["flip"].get("off")),
+                   "share the off-S part alone flips": _rate(b["flip"].get("off_rand")), **margins}))
+        out.append(claim(
+            f"on_off_manifold.b1_on_{ds}", f"{name}: the on-manifold part of d changes the logits less than the part "
+            "of d in a random k-subspace (relative logit change, on-M minus on-S, below 0, paired)", kind="paper",
+            source=SOURCE_B1, quote=QUOTE_B1_ON, paper="shown on single images (figures 7, 9-17), no number",
+            ours=b["cmp"].get("on_change", nan), criterion=B1_ON_LESS, scale=sc, section="oom-b1", preconditions=base,
+            control=b["change"].get("on_rand", nan), control_name="relative logit change of x + Proj_S d", paired=True,
+            extra={"relative logit change, x + Proj_M d": _text(b["change"].get("on")),
+                   "relative logit change, x + Proj_S d": _text(b["change"].get("on_rand")),
+                   "margin-drop share, x + Proj_M d": _text(b["drop"].get("on")),
+                   "share the on-M part alone flips": _rate(b["flip"].get("on")),
+                   "share the on-S part alone flips": _rate(b["flip"].get("on_rand")), **flips}))
+        if "shift" not in b:
+            continue
+        pre = base + (_other_pre(ds, b),)
+        for key, cmp_key, ctrl in (("", "shift_off", "off"), ("_random", "shift_rand", "on_rand")):
+            what = B1_CONTROLS["off" if ctrl == "off" else "rand"]
+            out.append(claim(
+                f"on_off_manifold.b1_meaningful{key}_{ds}", f"{name}: the on-manifold part of d moves a separately "
+                f"trained classifier toward the attack's target class more, per unit L2, than {what} (paired)",
+                kind="paper", source=SOURCE_B1, quote=QUOTE_B1_MEANINGFUL,
+                paper="shown on single images (figures 7, 9-17), no number", ours=b["cmp"].get(cmp_key, nan),
+                criterion=B1_SHIFT_MORE, scale=sc, section="oom-b1", preconditions=pre,
+                control=b["shift"].get(ctrl, nan), control_name=f"gain per unit L2 of {what}", paired=True,
+                extra={"separately trained classifier": b.get("other", ""),
+                       **{f"gain of g_t - g_y per unit L2, {p}": _text(v) for p, v in b["shift"].items()},
+                       **{f"gain of g_t - g_y, {p}": _text(v) for p, v in b.get("gain", {}).items()},
+                       "share of x the separately trained classifier gets right": _rate(b.get("g_correct"))}))
+    return out
+
+
+def b1_names(datasets=("mnist", "cifar10")) -> list[str]:
+    """The names (ids without the chapter) of the claims :func:`b1_claims` makes for ``datasets``
+    (with a separately trained classifier: MNIST and CIFAR-10)."""
+    return [f"b1_{q}_{ds}" for ds in datasets for q in ("off", "on", "meaningful", "meaningful_random")]

@@ -244,14 +244,17 @@ _CFG_KEYS = {"t1_eps", "t1_step", "t1_steps", "t2_eps", "t2_step", "t2_steps", "
 
 
 def attack_settings(P: Mapping[str, Any], dataset: str) -> dict:
-    """The attack and basis settings of ``dataset`` from the chapter's parameters ``P``."""
+    """The attack and basis settings of ``dataset`` from the chapter's parameters ``P``. The
+    "other" control (another image's tangent space) needs two images per batch: where the data
+    set's batch_size is 1 (ImageNet, whose tangent bases take 2.2 GB per image) it is left out."""
+    controls = [c for c in P["controls"] if c != "other" or P["batch_size"][dataset] >= 2]
     return {
         "t1_eps": P["t1_eps"][dataset], "t1_step": P["t1_step"][dataset], "t1_steps": P["t1_steps"],
         "t2_eps": P["t2_eps"][dataset], "t2_step": P["t2_step"][dataset], "t2_steps": P["t2_steps"],
         "on_step_factor": P["on_step_factor"], "step_factors": [float(f) for f in P["step_factors"]],
         "box_free": P["box_free"], "min_norm": P["min_norm"], "mn_steps": P["mn_steps"], "mn_step": P["mn_step"][dataset],
         "basis_method": P["basis_method"], "fd_eps": P["fd_eps"],
-        "controls": list(P["controls"]), "compare_fd": P["compare_fd"], "compare_recon": P["compare_recon"],
+        "controls": controls, "compare_fd": P["compare_fd"], "compare_recon": P["compare_recon"],
         "batch_size": P["batch_size"][dataset],
     }
 

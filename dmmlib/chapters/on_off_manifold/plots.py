@@ -188,6 +188,86 @@ def distance_figure(result, *, title: str = "") -> plt.Figure:
     return fig
 
 
+B1_LABELS = {"x": "x", "d": "x + d", "on": "x + Proj_M d", "off": "x + (d - Proj_M d)", "on_rand": "x + Proj_S d",
+             "off_rand": "x + (d - Proj_S d)"}
+
+
+def _bars(ax, estimates: Mapping[str, object], labels: Mapping[str, str], colors: Sequence[str]) -> None:
+    keys = [k for k in labels if k in estimates]
+    m = np.array([estimates[k].value for k in keys], dtype=float)
+    err = np.abs(np.array([[estimates[k].value - estimates[k].lo, estimates[k].hi - estimates[k].value]
+                           for k in keys], dtype=float).T)
+    ax.bar(np.arange(len(keys)), m, yerr=np.nan_to_num(err), capsize=3, color=colors[: len(keys)])
+    ax.set_xticks(np.arange(len(keys)))
+    ax.set_xticklabels([labels[k] for k in keys], rotation=30, ha="right", fontsize=8)
+    ax.axhline(0, color="k", lw=0.8)
+    ax.grid(axis="y", alpha=0.3)
+
+
+def b1_figure(b1, *, title: str = "") -> plt.Figure:
+    """Appendix B.1 measured (``b1``: one data set's
+    :func:`dmmlib.chapters.on_off_manifold.appendix_b.summarize`): (a) the mean logit margin
+    f_y - max_{j != y} f_j at x, at x + d and at x plus each part of d (on / off the tangent space M
+    and a random k-subspace S), with the share of images each one is misclassified in the labels;
+    (b) with a separately trained classifier g, the mean gain of its target margin g_t - g_y per
+    unit L2 of the on-M, off-M and on-S parts. Bars: means over the images whose attack
+    succeeded; error bars: 95 % intervals over models and images."""
+    colors = ["0.6", "tab:red", "tab:blue", "tab:orange", "tab:cyan", "tab:olive"]
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), gridspec_kw={"width_ratios": [1.6, 1]})
+    labels = {k: v + (f"\n{100 * b1['flip'][k].value:.0f} % flipped" if k in b1["flip"] else "")
+              for k, v in B1_LABELS.items()}
+    _bars(axes[0], b1["margin"], labels, colors)
+    axes[0].set_ylabel("mean logit margin f_y - max_(j != y) f_j\n(logit units; < 0: misclassified)")
+    axes[0].set_title("(a) the attacked classifier", fontsize=9)
+    if "shift" in b1:
+        _bars(axes[1], b1["shift"], {k: B1_LABELS[k] for k in ("on", "off", "on_rand")},
+              ["tab:blue", "tab:orange", "tab:cyan"])
+        axes[1].set_ylabel("gain of g_t - g_y per unit L2\n(logit units per [0,1]-pixel L2)")
+        axes[1].set_title(f"(b) a separately trained classifier g ({b1.get('other', '')})", fontsize=8)
+    else:
+        axes[1].text(0.5, 0.5, "no separately trained classifier:\n" + str(b1.get("other", "")), ha="center",
+                     va="center", fontsize=8, wrap=True)
+        axes[1].axis("off")
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def example_figures(setup, rec: Mapping[str, Tensor], P: Mapping, *, l2_and_linf: Callable | None = None
+                    ) -> dict[str, plt.Figure]:
+    """The example figures of one data set, model unit 0 (``setup``: its
+    :class:`~dmmlib.chapters.on_off_manifold.experiment.Setup`; ``rec``: the data set's records,
+    :func:`~dmmlib.chapters.on_off_manifold.experiment.run_dataset`), the first ``P["n_show"]``
+    images whose table-1 attack succeeded: "proj" (:func:`projection_figure`, figures 7, 9-17),
+    "gallery" (:func:`gallery_figure`), "sep" (:func:`attacks_figure` of the separate attacks,
+    figures 8, 18-23) and, with ``l2_and_linf`` (:func:`experiment.l2_and_linf`), "linf"
+    (appendix H, figures 26 and 28). With more than 20 classes (ImageNet) the logit panels draw
+    the true classes and the attack's targets only."""
+    ds = setup.dataset
+    mine = torch.nonzero((rec["unit"] == 0) & rec["t1/success"])[:, 0][: P["n_show"]]
+    show = mine if len(mine) else torch.nonzero(rec["unit"] == 0)[:, 0][: P["n_show"]]
+    x = setup.x[rec["index"][show]]
+    dev = next(setup.classifier.parameters()).device
+    i0 = int(show[0])
+    classes = None
+    if len(setup.class_names) > 20:
+        classes = sorted({int(c) for c in torch.cat([rec["label"][show], rec["t1/target"][show]])})
+    out = {"proj": projection_figure(setup.classifier, x[0].to(dev), rec["t1/d"][i0].to(dev), rec["t1/d_on"][i0].to(dev),
+                                     setup.class_names, classes=classes,
+                                     title=f"{ds}: PGD perturbation and its projections")}
+    out["gallery"] = gallery_figure(setup.classifier, x.to(dev), rec["t1/d"][show].to(dev), rec["t1/d_on"][show].to(dev),
+                                    setup.class_names)
+    deltas = {"PGD": rec["t2/none/d"][show], "on-manifold PGD": rec["t2/on/tangent/d"][show],
+              "off-manifold PGD": rec["t2/off/tangent/d"][show]}
+    out["sep"] = attacks_figure(setup.classifier, x.to(dev), {k: v.to(dev) for k, v in deltas.items()}, setup.class_names)
+    if l2_and_linf is not None:
+        d2, dinf, _, _ = l2_and_linf(setup.classifier, x.to(dev), rec["label"][show].to(dev), eps_l2=P["t2_eps"][ds],
+                                     step_l2=P["t2_step"][ds], eps_linf=P["linf_eps"][ds], steps=P["t2_steps"])
+        out["linf"] = attacks_figure(setup.classifier, x.to(dev), {"L2 PGD": d2, "Linf PGD": dinf}, setup.class_names)
+    return out
+
+
 def explorer(setup, P, *, max_images: int = 200, draw_now: bool = False):
     """A Jupyter widget: pick an image of ``setup`` (a :class:`dmmlib.chapters.on_off_manifold.experiment.Setup`),
     an attack (unconstrained, on- or off-manifold L2 PGD, or L-inf PGD) and eps; the "run" button

@@ -208,7 +208,8 @@ DATA = lambda P: ["mnist", *(["cifar10_airplane_automobile", f"cifar10_resnet{P[
 # what each knob means (one line, with its units): shown beside the values on the chapter's page.
 # Distances and radii are L2 norms of [0,1]-scaled pixels (linf_eps: L-inf).
 DOCS = {
-    "datasets": "the data sets measured (mnist, cifar10, imagenet; ImageNet needs DMM_IMAGENET)",
+    "datasets": "the data sets measured (mnist, cifar10, imagenet; ImageNet runs where imagenet_path or DMM_IMAGENET "
+                "and ResNet-50 weights (DMM_RESNET50_WEIGHTS) are present)",
     "models": "model units per data set (MNIST unit u: classifier seed u; CIFAR-10/ImageNet: the pretrained classifier)",
     "autoencoders": "autoencoders per data set: unit u uses autoencoder seed u mod this",
     "n_images": "correctly classified test images attacked per data set and model unit",

@@ -205,6 +205,7 @@ def _race_reader(cache_dir: str, barrier, stop, out) -> None:
 
     os.environ["DMM_CACHE"] = cache_dir
     os.environ.pop("DMM_WARNINGS_FILE", None)
+    torch.set_num_threads(1)  # a forked child must not use the parent's OpenMP pool (it hangs with 2 threads)
     barrier.wait()
     whole = torn = 0
     keys = [cache.cache_key("race", {"k": k}, CODE) for k in range(RACE_KEYS)]

@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Iterable, Sequence
 
@@ -250,8 +251,14 @@ class Claim:
 
     @property
     def short_title(self) -> str:
-        """``title``, else the statement up to its first parenthesis (at most 100 characters)."""
-        text = self.title or self.statement.split(" (", 1)[0]
+        """``title``, else the statement without its parenthetical details ("MNIST (the
+        gradient ...): ..." reads "MNIST: ..."), at most 100 characters."""
+        text = self.title
+        if not text:
+            text, before = self.statement, None
+            while text != before:  # innermost groups first: nested parentheses go too
+                before, text = text, re.sub(r"\s*\([^()]*\)", "", text)
+            text = " ".join(text.split()) or self.statement
         return text if len(text) <= 100 else text[:99].rstrip() + "…"
 
     @property

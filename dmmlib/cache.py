@@ -392,3 +392,13 @@ def _safe_type(name: str, tag: str) -> type:
     if not ok:
         raise ValueError(f"refused type {name!r} in a cache entry")
     return cls
+
+
+def model_fingerprint(model: torch.nn.Module) -> str:
+    """SHA-256 (hex, 16 characters) of a model's parameter and buffer names and values: the
+    part of a cache key that says which trained weights a result was computed with."""
+    h = hashlib.sha256()
+    for name, t in sorted(model.state_dict().items()):
+        h.update(name.encode())
+        h.update(t.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()[:16]

@@ -96,3 +96,14 @@ def checked_claims(values: dict, profile: str = "smoke") -> dict:
         assert c.scale.startswith(profile), c.id
         out[name] = c
     return out
+
+
+def assert_prose_glues_verdicts(chapter: str, names, banned=()) -> None:
+    """The page's prose (its Markdown outside code cells) types no verdict (nor any of the
+    ``banned`` phrases) and glues ``verdict_<name>`` for each claim name."""
+    text = (ROOT / "book" / "chapters" / f"{chapter}.md").read_text()
+    prose = re.sub(r"```\{code-cell\}.*?```", "", text, flags=re.S)
+    for word in ("supports", "contradicts", "inconclusive", *banned):
+        assert word not in prose, word
+    for name in names:
+        assert f"{{glue:md}}`verdict_{name}`" in prose, name

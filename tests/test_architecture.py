@@ -98,3 +98,7 @@ def test_every_chapter_has_package_page_and_matching_parameters_cell(name):
     assert names == {"profile", *params.knobs(name)}, (
         f"{name}.md parameters cell differs from its profiles: missing {sorted({*params.knobs(name)} - names)}, "
         f"extra {sorted(names - {'profile', *params.knobs(name)})}")
+    assert sorted(re.findall(r"^(\w+) = None", cell.group(1), re.M)) == sorted(params.knobs(name)), (
+        f"{name}.md: every knob of the parameters cell is None (the profile's value)")
+    assert re.search(r'^profile = "quick"', cell.group(1), re.M), f'{name}.md: the parameters cell sets profile = "quick"'
+

@@ -259,3 +259,12 @@ def test_concurrent_writers_in_separate_processes_agree_and_leave_no_torn_entry(
         meta = json.loads(entry.with_suffix(".json").read_text())
         assert meta["sha256"] == hashlib.sha256(entry.read_bytes()).hexdigest()
     assert not list((tmp_path / "race").glob(".*.tmp")), "a temporary file was left behind"
+
+
+def test_model_fingerprint_follows_the_weights_not_the_object():
+    a, b = torch.nn.Linear(3, 2), torch.nn.Linear(3, 2)
+    b.load_state_dict(a.state_dict())
+    assert cache.model_fingerprint(a) == cache.model_fingerprint(b) and len(cache.model_fingerprint(a)) == 16
+    with torch.no_grad():
+        b.bias[0] += 1e-3
+    assert cache.model_fingerprint(a) != cache.model_fingerprint(b)

@@ -1,18 +1,16 @@
 """Runs the chapter "Adversarial spheres" in the smoke profile and checks what it glued."""
 import math
-import re
 
 import pytest
 
 from dmmlib.chapters.adversarial_spheres import profiles
-from tests.chapter_runner import ROOT, checked_claims, glued_images, html_tables, long_numbers, run_chapter
+from tests.chapter_runner import assert_prose_glues_verdicts, checked_claims, glued_images, html_tables, long_numbers, run_chapter
 
 CHAPTER = "adversarial_spheres"
 NAMES = ("on_off_ratio", "gradient_normal", "quad_alpha_count", "clt_estimate", "cap_bound", "fig4_k_fraction",
          "deep_cap_bound", "dsweep_onset")
 FIGURES = ("fig_slices", "fig_norms", "fig_d2", "fig_alphas", "fig_clt", "fig_pinit", "fig_kfrac", "fig_tradeoff",
            "fig_dsweep")
-PAGE = ROOT / "book" / "chapters" / f"{CHAPTER}.md"
 
 
 def same(a, b, rel=1e-6):
@@ -20,19 +18,8 @@ def same(a, b, rel=1e-6):
     return (math.isnan(a) and math.isnan(b)) or a == pytest.approx(b, rel=rel)
 
 
-def test_parameters_cell_lists_exactly_the_profile_knobs():
-    cell = re.search(r"```\{code-cell\} ipython3\n:tags: \[parameters\]\n(.*?)```", PAGE.read_text(), re.S).group(1)
-    names = re.findall(r"^(\w+) = None", cell, re.M)
-    assert sorted(names) == sorted(profiles.QUICK) and len(names) == len(set(names))
-    assert re.search(r'^profile = "quick"', cell, re.M)
-
-
 def test_prose_has_no_typed_verdicts():
-    prose = re.sub(r"```\{code-cell\}.*?```", "", PAGE.read_text(), flags=re.S)
-    for word in ("supports", "contradicts", "inconclusive", "as the DMM's second claim says", "This is the ordering"):
-        assert word not in prose, word
-    for name in NAMES:
-        assert f"{{glue:md}}`verdict_{name}`" in prose, name
+    assert_prose_glues_verdicts(CHAPTER, NAMES, banned=("as the DMM's second claim says", "This is the ordering"))
 
 
 @pytest.fixture(scope="module")

@@ -1,33 +1,20 @@
 """Runs the chapter "Boundary tilting" in the smoke profile and checks what it glued."""
 import math
-import re
 
 import pytest
 
 from dmmlib.chapters.boundary_tilting import profiles
-from tests.chapter_runner import ROOT, checked_claims, glued_images, html_tables, long_numbers, run_chapter
+from tests.chapter_runner import assert_prose_glues_verdicts, checked_claims, glued_images, html_tables, long_numbers, run_chapter
 
 CHAPTER = "boundary_tilting"
 IDS = {f"{CHAPTER}.{n}" for n in ("tilt_grows", "distance_formula", "best_intermediate", "mlp_tilt", "tilt_vulnerability")}
 FIGURES = ("fig_toy", "fig_plane", "fig_sweep", "fig_perturb", "fig_dmm", "fig_tilt_picture", "fig_tilt_distance")
 
 
-def test_parameters_cell_lists_exactly_the_profile_knobs():
-    text = (ROOT / "book" / "chapters" / f"{CHAPTER}.md").read_text()
-    cell = re.search(r"```\{code-cell\} ipython3\n:tags: \[parameters\]\n(.*?)```", text, re.S).group(1)
-    names = re.findall(r"^(\w+) = None", cell, re.M)
-    assert sorted(names) == sorted(profiles.QUICK) and len(names) == len(set(names))
-    assert re.search(r'^profile = "quick"', cell, re.M)
-
-
 def test_prose_has_no_typed_verdicts():
-    text = (ROOT / "book" / "chapters" / f"{CHAPTER}.md").read_text()
-    prose = re.sub(r"```\{code-cell\}.*?```", "", text, flags=re.S)
-    for word in ("supports", "contradicts", "inconclusive", "hold here"):
-        assert word not in prose, word
-    for name in ("tilt_grows", "distance_formula", "best_intermediate", "mlp_tilt", "tilt_vulnerability"):
-        assert f"{{glue:md}}`verdict_{name}`" in prose, name
-    assert "verdict_toy_dimension" not in prose  # a construction check, not a claim
+    # verdict_toy_dimension: a construction check, not a claim
+    assert_prose_glues_verdicts(CHAPTER, ("tilt_grows", "distance_formula", "best_intermediate", "mlp_tilt",
+                                          "tilt_vulnerability"), banned=("hold here", "verdict_toy_dimension"))
 
 
 @pytest.fixture(scope="module")

@@ -1,11 +1,10 @@
 """Runs the chapter "Does projecting onto the manifold defend?" in the smoke profile and checks what it glued."""
 import math
-import re
 
 import pytest
 
 from dmmlib.chapters.manifold_projection import profiles
-from tests.chapter_runner import ROOT, checked_claims, glued_images, html_tables, long_numbers, run_chapter
+from tests.chapter_runner import assert_prose_glues_verdicts, checked_claims, glued_images, html_tables, long_numbers, run_chapter
 
 CHAPTER = "manifold_projection"
 NAMES = ("robust", "on_manifold", "detect")
@@ -13,21 +12,8 @@ IDS = {f"{CHAPTER}.{n}_{ds}" for n in NAMES for ds in ("mnist", "cifar10")}
 FIGURES = ("fig_distances", "fig_scatter", "fig_roc", "fig_examples_mnist", "fig_examples_cifar10")
 
 
-def test_parameters_cell_lists_exactly_the_profile_knobs():
-    text = (ROOT / "book" / "chapters" / f"{CHAPTER}.md").read_text()
-    cell = re.search(r"```\{code-cell\} ipython3\n:tags: \[parameters\]\n(.*?)```", text, re.S).group(1)
-    names = re.findall(r"^(\w+) = None", cell, re.M)
-    assert sorted(names) == sorted(profiles.QUICK) and len(names) == len(set(names))
-    assert re.search(r'^profile = "quick"', cell, re.M)
-
-
 def test_prose_has_no_typed_verdicts():
-    text = (ROOT / "book" / "chapters" / f"{CHAPTER}.md").read_text()
-    prose = re.sub(r"```\{code-cell\}.*?```", "", text, flags=re.S)
-    for word in ("supports", "contradicts", "inconclusive"):
-        assert word not in prose, word
-    for name in IDS:
-        assert f"{{glue:md}}`verdict_{name.split('.')[1]}`" in prose, name
+    assert_prose_glues_verdicts(CHAPTER, sorted(n.split('.')[1] for n in IDS))
 
 
 @pytest.fixture(scope="module")

@@ -1,34 +1,20 @@
 """Runs the chapter "Is it just redundant dimensions?" in the smoke profile and checks what it glued."""
 import math
-import re
 
 import numpy as np
 import pytest
 
 from dmmlib.chapters.redundant_dimensions import claims as RC
 from dmmlib.chapters.redundant_dimensions import profiles
-from tests.chapter_runner import ROOT, checked_claims, glued_images, html_tables, long_numbers, run_chapter
+from tests.chapter_runner import assert_prose_glues_verdicts, checked_claims, glued_images, html_tables, long_numbers, run_chapter
 
 CHAPTER = "redundant_dimensions"
 NAMES = [f"{s}_{q}" for s in ("linear", "curved", "mnist") for q in RC.QUANTITIES]
 FIGURES = ("fig_rd_synthetic", "fig_rd_mnist", "fig_rd_exponents")
 
 
-def test_parameters_cell_lists_exactly_the_profile_knobs():
-    text = (ROOT / "book" / "chapters" / f"{CHAPTER}.md").read_text()
-    cell = re.search(r"```\{code-cell\} ipython3\n:tags: \[parameters\]\n(.*?)```", text, re.S).group(1)
-    names = re.findall(r"^(\w+) = None", cell, re.M)
-    assert sorted(names) == sorted(profiles.QUICK) and len(names) == len(set(names))
-    assert re.search(r'^profile = "quick"', cell, re.M)
-
-
 def test_prose_has_no_typed_verdicts():
-    text = (ROOT / "book" / "chapters" / f"{CHAPTER}.md").read_text()
-    prose = re.sub(r"```\{code-cell\}.*?```", "", text, flags=re.S)
-    for word in ("supports", "contradicts", "inconclusive"):
-        assert word not in prose, word
-    for name in NAMES:
-        assert f"{{glue:md}}`verdict_{name}`" in prose, name
+    assert_prose_glues_verdicts(CHAPTER, NAMES)
 
 
 @pytest.fixture(scope="module")

@@ -1,32 +1,19 @@
 """Runs the chapter "Two-layer ReLU networks on a linear subspace" in the smoke profile and
 checks what it glued."""
 import math
-import re
 
 import pytest
 
 from dmmlib.chapters.two_layer_subspace import profiles
-from tests.chapter_runner import ROOT, checked_claims, glued_images, html_tables, long_numbers, run_chapter
+from tests.chapter_runner import assert_prose_glues_verdicts, checked_claims, glued_images, html_tables, long_numbers, run_chapter
 
 CHAPTER = "two_layer_subspace"
 NAMES = ("orthogonal_gradient", "off_vs_on", "off_vs_data", "init_trend", "weight_decay_trend")
 FIGURES = ("fig_gradients", "fig_distance", "fig_trends", "fig_dimensions")
-PAGE = ROOT / "book" / "chapters" / f"{CHAPTER}.md"
-
-
-def test_parameters_cell_lists_exactly_the_profile_knobs():
-    cell = re.search(r"```\{code-cell\} ipython3\n:tags: \[parameters\]\n(.*?)```", PAGE.read_text(), re.S).group(1)
-    names = re.findall(r"^(\w+) = None", cell, re.M)
-    assert sorted(names) == sorted(profiles.QUICK) and len(names) == len(set(names))
-    assert re.search(r'^profile = "quick"', cell, re.M)
 
 
 def test_prose_has_no_typed_verdicts():
-    prose = re.sub(r"```\{code-cell\}.*?```", "", PAGE.read_text(), flags=re.S)
-    for word in ("supports", "contradicts", "inconclusive"):
-        assert word not in prose, word
-    for name in NAMES:
-        assert f"{{glue:md}}`verdict_{name}`" in prose, name
+    assert_prose_glues_verdicts(CHAPTER, NAMES)
 
 
 @pytest.fixture(scope="module")

@@ -28,7 +28,7 @@ import torch
 from torch import Tensor, nn
 
 from dmmlib.attacks.minimal_norm import fmn_l2
-from dmmlib.cache import cached
+from dmmlib.cache import cached, model_fingerprint
 from dmmlib.chapters.manifold_projection.attacks import penalised_sweep, restart_fmn
 from dmmlib.chapters.manifold_projection.defence import Projected, reconstruction_error, select_correct
 from dmmlib.device import get_device, seed_everything
@@ -163,7 +163,7 @@ def run_unit(u: Unit, P: Mapping[str, Any], *, progress: bool = True) -> dict[st
     cfg = attack_settings(P, u.dataset)
     n = P["n_images"][u.dataset]
     key = {"dataset": u.dataset, "unit": u.unit, "n": n, "cfg": cfg, "info": u.info,
-           "classifier": _fingerprint(u.classifier), "autoencoder": _fingerprint(u.autoencoder)}
+           "classifier": model_fingerprint(u.classifier), "autoencoder": model_fingerprint(u.autoencoder)}
 
     def compute() -> dict[str, Any]:
         idx = select_correct([u.classifier, u.defended], u.x, u.y, n, u.unit)
@@ -193,17 +193,6 @@ def run(P: Mapping[str, Any], *, progress: bool = True) -> dict[str, dict[str, A
                    "units": len(units), "images": len(recs["label"]), "info": [u.info for u in units],
                    "x": torch.cat([u.x[r["records"]["index"]] for u, r in zip(units, runs)])}
     return out
-
-
-def _fingerprint(model: nn.Module) -> str:
-    """SHA-256 (hex, 16 chars) of a model's parameters and buffers: a cache key part."""
-    import hashlib
-
-    h = hashlib.sha256()
-    for name, t in sorted(model.state_dict().items()):
-        h.update(name.encode())
-        h.update(t.detach().cpu().contiguous().numpy().tobytes())
-    return h.hexdigest()[:16]
 
 
 def _check(defended, x, y, cfg) -> None:

@@ -173,7 +173,7 @@ def run_unit(setup, rec: Mapping[str, Tensor], P: Mapping[str, Any], other=None)
     """:func:`measure` on the records ``rec`` of one model unit (:func:`experiment.run_unit`),
     with ``other`` (:func:`other_classifier`'s model or None), cached; adds "unit" and "success"
     (the table-1 attack succeeded)."""
-    from dmmlib.chapters.on_off_manifold.experiment import model_fingerprint
+    from dmmlib.cache import model_fingerprint
 
     k = setup.autoencoder.latent_dim
     params = {"dataset": setup.dataset, "unit": setup.unit, "n": len(rec["index"]), "k": k,

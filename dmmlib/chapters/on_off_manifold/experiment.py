@@ -35,7 +35,6 @@ Distances are L2 norms of [0,1]-scaled pixels.
 """
 from __future__ import annotations
 
-import hashlib
 import math
 import os
 from pathlib import Path
@@ -47,7 +46,7 @@ from dmmlib.progress import progress as tqdm
 
 from dmmlib.attacks.minimal_norm import fmn_l2
 from dmmlib.attacks.pgd import pgd
-from dmmlib.cache import cached
+from dmmlib.cache import cached, model_fingerprint
 from dmmlib.data.imagenet import IMAGE_EXTENSIONS
 from dmmlib.data.paths import MissingDataError
 from dmmlib.device import seed_everything
@@ -226,15 +225,6 @@ def pca_basis(setup: Setup, k: int, size: int, seed: int = 0) -> Tensor:
         data = data[torch.randperm(len(data), generator=torch.Generator().manual_seed(seed))[:size]]
     params = {"dataset": setup.dataset, "train": setup.info.get("train"), "n": len(data), "k": k, "seed": seed}
     return cached("on_off_pca", params, lambda: pca_subspace(data, k), code=("dmmlib.chapters.on_off_manifold.experiment",))
-
-
-def model_fingerprint(model: nn.Module) -> str:
-    """SHA-256 (hex, 16 chars) of a model's parameters and buffers: a cache key part."""
-    h = hashlib.sha256()
-    for name, t in sorted(model.state_dict().items()):
-        h.update(name.encode())
-        h.update(t.detach().cpu().contiguous().numpy().tobytes())
-    return h.hexdigest()[:16]
 
 
 # -- the experiment ---------------------------------------------------------------------------

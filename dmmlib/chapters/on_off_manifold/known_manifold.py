@@ -35,8 +35,8 @@ import torch
 from torch import Tensor, nn
 
 from dmmlib.attacks.minimal_norm import fmn_l2
-from dmmlib.cache import cached
-from dmmlib.chapters.on_off_manifold.experiment import model_fingerprint, select_correct
+from dmmlib.cache import cached, model_fingerprint
+from dmmlib.chapters.on_off_manifold.experiment import select_correct
 from dmmlib.chapters.on_off_manifold.intervals import mean, paired, ratio_of_means, share
 from dmmlib.chapters.on_off_manifold.known_models import autoencoder, classifier, fonts_sets, settings
 from dmmlib.claims import Estimate

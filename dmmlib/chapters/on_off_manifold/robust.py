@@ -33,8 +33,8 @@ from torch import Tensor, nn
 
 from dmmlib.attacks.minimal_norm import fmn_l2
 from dmmlib.attacks.pgd import pgd
-from dmmlib.cache import cached
-from dmmlib.chapters.on_off_manifold.experiment import load_setup, model_fingerprint, pca_basis
+from dmmlib.cache import cached, model_fingerprint
+from dmmlib.chapters.on_off_manifold.experiment import load_setup, pca_basis
 from dmmlib.chapters.on_off_manifold.intervals import mean, ratio_of_means
 from dmmlib.claims import Estimate
 from dmmlib.device import get_device, seed_everything

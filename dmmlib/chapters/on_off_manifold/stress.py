@@ -28,8 +28,8 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from dmmlib.cache import cached
-from dmmlib.chapters.on_off_manifold.experiment import Setup, load_setup, model_fingerprint, select_correct
+from dmmlib.cache import cached, model_fingerprint
+from dmmlib.chapters.on_off_manifold.experiment import Setup, load_setup, select_correct
 from dmmlib.chapters.on_off_manifold.intervals import mean, ratio_of_means
 from dmmlib.chapters.on_off_manifold.robust import measure
 from dmmlib.claims import Estimate

@@ -1,5 +1,11 @@
 """Has a training run converged? One fixed rule, applied to every model the book trains.
 
+The curve it judges (:func:`judged_curve`): the loss on held-out data after every epoch
+(``history["val_loss"]``, recorded by :mod:`dmmlib.train` when the model is given validation
+data, as every shared model of :mod:`dmmlib.zoo` is), else the training loss. The held-out loss
+is the one that says whether more training would make a better model: the training loss of an
+autoencoder keeps falling long after its reconstructions of new images stop improving.
+
 The rule (:func:`relative_change`): take the loss curve (one value per epoch), and compare the
 mean loss over the last ``tail`` share of the epochs (at least 2 epochs) with the mean over
 the same number of epochs just before them. Their relative drop,
@@ -43,6 +49,14 @@ def relative_change(losses: Sequence[float], tail: float = TAIL) -> float:
     if not (np.isfinite(last).all() and np.isfinite(before).all()) or last.mean() == 0:
         return float("nan")
     return float((before.mean() - last.mean()) / abs(last.mean()))
+
+
+def judged_curve(history: dict) -> tuple[list[float], str]:
+    """(the per-epoch curve the rule judges, its name): ``history["val_loss"]`` ("validation
+    loss") when present and non-empty, else ``history["loss"]`` ("training loss"; [] if absent)."""
+    if history.get("val_loss"):
+        return [float(v) for v in history["val_loss"]], "validation loss"
+    return [float(v) for v in history.get("loss", [])], "training loss"
 
 
 def converged(losses: Sequence[float], threshold: float = CONVERGED_BELOW, tail: float = TAIL) -> bool:

@@ -54,13 +54,16 @@ def mnist_classifier(profile: str = "quick", seed: int | None = None, **override
     different seeds give independently trained classifiers, each cached."""
     P = _resolve(profile, seed, overrides)
     x, y, source = _subset(load_mnist("train"), P["mnist_train_size"], P["seed"])
-    cfg = {"data": source, "n": len(y), **{k: P[k] for k in P if k.startswith("mnist_clf_")}, "seed": P["seed"]}
+    test = load_mnist("test")
+    cfg = {"data": source, "n": len(y), **{k: P[k] for k in P if k.startswith("mnist_clf_")}, "seed": P["seed"],
+           "validation": f"MNIST test set ({len(test.y):,} digits)"}
 
     def train() -> dict:
         model = _seeded(MnistMLP, P["seed"])
         hist = train_classifier(
             model, x, y, epochs=P["mnist_clf_epochs"], lr=P["mnist_clf_lr"], weight_decay=P["mnist_clf_weight_decay"],
             batch_size=P["mnist_clf_batch_size"], momentum=P["mnist_clf_momentum"], seed=P["seed"], optimizer="sgd",
+            validation=(test.x, test.y),
         )
         return _entry(model, hist)
 
@@ -72,9 +75,11 @@ def mnist_autoencoder(profile: str = "quick", seed: int | None = None, **overrid
     ``seed`` as in :func:`mnist_classifier`."""
     P = _resolve(profile, seed, overrides)
     x, _, source = _subset(load_mnist("train"), P["mnist_train_size"], P["seed"])
-    cfg = {"data": source, "n": len(x), **{k: P[k] for k in P if k.startswith("mnist_ae_")}, "seed": P["seed"]}
+    test = load_mnist("test").x
+    cfg = {"data": source, "n": len(x), **{k: P[k] for k in P if k.startswith("mnist_ae_")}, "seed": P["seed"],
+           "validation": f"MNIST test set ({len(test):,} digits)"}
     build = lambda: MnistAutoencoder(latent_dim=P["mnist_ae_latent_dim"])  # noqa: E731
-    return _trained_autoencoder("zoo_mnist_autoencoder", build, x, cfg, P, "mnist_ae_")
+    return _trained_autoencoder("zoo_mnist_autoencoder", build, x, cfg, P, "mnist_ae_", validation=test)
 
 
 def cifar_classifier(depth: int = 20) -> nn.Module:
@@ -89,9 +94,11 @@ def cifar_autoencoder(profile: str = "quick", seed: int | None = None, **overrid
     airplane and automobile training images; ``seed`` as in :func:`mnist_classifier`."""
     P = _resolve(profile, seed, overrides)
     x, _, source = _subset(load_cifar10("train", classes=CIFAR_AE_CLASSES), P["cifar_train_size"], P["seed"])
-    cfg = {"data": source, "n": len(x), **{k: P[k] for k in P if k.startswith("cifar_ae_")}, "seed": P["seed"]}
+    test = load_cifar10("test", classes=CIFAR_AE_CLASSES).x
+    cfg = {"data": source, "n": len(x), **{k: P[k] for k in P if k.startswith("cifar_ae_")}, "seed": P["seed"],
+           "validation": f"CIFAR-10 airplane and automobile test images ({len(test):,})"}
     build = lambda: CifarAutoencoder(latent_dim=P["cifar_ae_latent_dim"], width=P["cifar_ae_width"])  # noqa: E731
-    return _trained_autoencoder("zoo_cifar_autoencoder", build, x, cfg, P, "cifar_ae_")
+    return _trained_autoencoder("zoo_cifar_autoencoder", build, x, cfg, P, "cifar_ae_", validation=test)
 
 
 def find_resnet50_weights(weights: str | os.PathLike | None = None) -> Path:
@@ -198,15 +205,16 @@ def _download_resnet50(not_found: MissingDataError) -> dict:
 
 
 def _trained_autoencoder(name: str, build: Callable[[], nn.Module], x: torch.Tensor, cfg: dict,
-                         P: Any, prefix: str, code: tuple = _CODE) -> nn.Module:
+                         P: Any, prefix: str, code: tuple = _CODE, validation: torch.Tensor | None = None) -> nn.Module:
     """``build()`` trained with Adam on the pixel MSE of ``x`` (N, C, H, W) with the
     ``<prefix>epochs``, ``<prefix>lr`` and ``<prefix>batch_size`` settings of ``P``, seeded;
-    cached under ``name`` by ``cfg`` and the source of ``code``. Eval mode, on the device."""
+    its held-out MSE recorded per epoch on ``validation`` (M, C, H, W) when given; cached under
+    ``name`` by ``cfg`` and the source of ``code``. Eval mode, on the device."""
 
     def train() -> dict:
         model = _seeded(build, P["seed"])
         hist = train_autoencoder(model, x, epochs=P[prefix + "epochs"], lr=P[prefix + "lr"],
-                                 batch_size=P[prefix + "batch_size"], seed=P["seed"])
+                                 batch_size=P[prefix + "batch_size"], seed=P["seed"], validation=validation)
         return _entry(model, hist)
 
     return _restore(build(), cached(name, cfg, train, code=code), cfg)

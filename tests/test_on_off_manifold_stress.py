@@ -265,3 +265,17 @@ def test_known_per_unit_table_gives_each_unit_its_own_means():
     assert list(t["unit"]) == [0, 1] and list(t["images"]) == [60, 60]
     assert t["share of the true tangent inside"][1] - t["share of the true tangent inside"][0] == pytest.approx(0.2, abs=0.02)
     assert t["on true / unconstrained"][0] == pytest.approx(7.0) and t["R(d, est)"][0] == pytest.approx(2.0, rel=0.05)
+
+
+def test_quality_change_is_the_largest_relative_move_between_the_two_longest_trainings():
+    from dmmlib.claims import Estimate
+
+    def row(R, on, off):
+        return {"R": Estimate(R, R, R, 1, ""), "on_ratio": Estimate(on, on, on, 1, ""),
+                "off_ratio": Estimate(off, off, off, 1, "")}
+
+    results = {1: row(1.0, 9.0, 9.0), 10: row(2.0, 3.0, 1.0), 40: row(2.1, 3.0, 1.2)}
+    worst, each = stress.quality_change(results)  # 1 epoch is ignored: only 10 -> 40 counts
+    assert each["R"] == pytest.approx(0.1 / 2.1) and each["on_ratio"] == 0.0
+    assert worst == pytest.approx(0.2 / 1.2) == each["off_ratio"]
+    assert math.isnan(stress.quality_change({40: row(2.0, 3.0, 1.0)})[0])

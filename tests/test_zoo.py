@@ -48,15 +48,15 @@ def test_seed_gives_independent_models_each_cached(tmp_path, monkeypatch):
 
 def test_quick_mnist_training_budget():
     """quick trains on all 60,000 digits (train size 0): the classifier gets the paper's 40 epochs
-    (with momentum: G.1's literal recipe stops short of its 98 %), the autoencoder about the
-    optimiser steps of the earlier 5,000-digit runs."""
+    (with momentum: G.1's literal recipe stops short of its 98 %), the autoencoder at least 40
+    epochs (below that its held-out MSE still falls by more than the convergence rule allows:
+    the measurement is in dmmlib/zoo_profiles.py) and at most a tenth of the paper's 1,000."""
     from dmmlib import params
 
     P, paper = params.resolve("shared_models", "quick"), params.resolve("shared_models", "paper")
     assert P["mnist_train_size"] == 0
     assert P["mnist_clf_epochs"] == paper["mnist_clf_epochs"] == 40 and P["mnist_clf_momentum"] == 0.9
-    ae_steps = P["mnist_ae_epochs"] * 60000 / P["mnist_ae_batch_size"]
-    assert 1000 <= ae_steps <= 3500
+    assert 40 <= P["mnist_ae_epochs"] <= paper["mnist_ae_epochs"] / 10
 
 
 def test_pretrained_cifar_classifier():

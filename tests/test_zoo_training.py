@@ -48,3 +48,35 @@ def test_loss_curves_one_panel_per_kind():
                                     _model("mnist_clf", [1, 0.6, 0.2], seed=1)])
     assert len(fig.axes) == 2 and len(fig.axes[0].lines) == 2
     assert "40" in fig.axes[0].get_xlabel()
+
+
+def test_the_rule_judges_the_held_out_curve_when_there_is_one():
+    falling_train = [1.0 / (e + 1) for e in range(40)]
+    flat_val = [1.0 / (e + 1) for e in range(20)] + [0.05] * 20
+    m = _model("mnist_ae", falling_train)
+    m.zoo_info["history"]["val_loss"] = flat_val
+    row = zoo_training.training_rows([m])[0]
+    assert row["judged"] == "validation loss" and row["converged"]
+    assert row["final held-out loss"] == pytest.approx(0.05) and row["final training loss"] == pytest.approx(1 / 40)
+    fig = zoo_training.loss_curves([m])
+    assert len(fig.axes[0].lines) == 2  # training and held-out
+
+
+def test_training_records_the_held_out_loss_per_epoch():
+    import torch
+
+    from dmmlib.models.autoencoders import MnistAutoencoder
+    from dmmlib.train import train_autoencoder, train_classifier
+
+    torch.manual_seed(0)
+    x = torch.rand(64, 1, 28, 28)
+    hist = train_autoencoder(MnistAutoencoder(4), x[:48], epochs=3, lr=1e-3, batch_size=16, progress=False,
+                             validation=x[48:])
+    assert len(hist["val_loss"]) == 3 and all(v > 0 for v in hist["val_loss"])
+    clf = nn.Sequential(nn.Flatten(), nn.Linear(784, 10))
+    y = torch.randint(0, 10, (64,))
+    hist = train_classifier(clf, x[:48], y[:48], epochs=2, lr=0.1, batch_size=16, progress=False,
+                            validation=(x[48:], y[48:]))
+    assert len(hist["val_loss"]) == 2 and all(0 <= a <= 1 for a in hist["val_accuracy"])
+    with pytest.raises(ValueError, match="shape"):
+        train_autoencoder(MnistAutoencoder(4), x, epochs=1, lr=1e-3, progress=False, validation=torch.rand(4, 3, 28, 28))

@@ -11,7 +11,7 @@ finite-difference steps (code units); n_random: random vectors per image (append
 
 # quick: the default, sized for a 2-core CPU
 QUICK = {'seeds': 3,
- 'models': 3,
+ 'models': 5,
  'autoencoders': 2,
  'n_test': 0,
  'n_tangent': 10,

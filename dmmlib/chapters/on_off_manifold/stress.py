@@ -140,6 +140,28 @@ def summarize_quality(records: Mapping[int, Mapping[str, Tensor]], k: int, n_pix
     return {e: summarize_one(r, k, n_pixels, n_boot=n_boot) for e, r in records.items()}
 
 
+#: the quantities whose movement with the autoencoder's training :func:`quality_change` measures:
+#: table 1's R(d, M) and table 2's on- and off-manifold distances relative to the unconstrained one
+STABILITY_QUANTITIES = ("R", "on_ratio", "off_ratio")
+
+
+def quality_change(results: Mapping[int, Mapping[str, Any]]) -> tuple[float, dict[str, float]]:
+    """How much the estimates still move with the autoencoder's training: for each quantity of
+    :data:`STABILITY_QUANTITIES`, |v(E) - v(E')| / |v(E)| between the two longest trainings
+    E > E' of the quality sweep (``results`` of :func:`summarize_quality`); returns (the largest,
+    {quantity: its change}). nan (all) with fewer than two epoch counts."""
+    epochs = sorted(results)
+    if len(epochs) < 2:
+        return float("nan"), {q: float("nan") for q in STABILITY_QUANTITIES}
+    last, prev = results[epochs[-1]], results[epochs[-2]]
+    changes = {}
+    for q in STABILITY_QUANTITIES:
+        a, b = float(last[q].value), float(prev[q].value)
+        changes[q] = abs(a - b) / abs(a) if a != 0 and np.isfinite(a) and np.isfinite(b) else float("nan")
+    values = list(changes.values())
+    return (float("nan") if any(v != v for v in values) else max(values)), changes
+
+
 def table(results: Mapping[int, Mapping[str, Any]], index: str = "k"):
     """A DataFrame, one row per key of ``results`` (k, or training epochs: name it ``index``);
     with several autoencoders per row, also R(d, M), on M / unconstrained and the reconstruction

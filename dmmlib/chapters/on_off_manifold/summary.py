@@ -182,10 +182,11 @@ def _comparisons(records, units, of, ok1, base, t1, t2, n_boot) -> dict[str, Est
 
 
 def last_epoch_drop(histories) -> float:
-    """The largest, over autoencoders, relative fall of the training loss over the last tenth
-    of training (:func:`dmmlib.convergence.relative_change`, the book's one convergence rule),
-    from their per-epoch training losses (a list per autoencoder): how far from converged the
-    least converged one is. nan when one of them is too short to judge (fewer than 4 epochs)."""
+    """The largest, over autoencoders, relative fall of the loss over the last tenth of training
+    (:func:`dmmlib.convergence.relative_change`, the book's one convergence rule), from their
+    per-epoch losses (a list per autoencoder: the curve :func:`dmmlib.convergence.judged_curve`
+    picks, the held-out loss): how far from converged the least converged one is. nan when one
+    of them is too short to judge (fewer than 4 epochs)."""
     from dmmlib.convergence import relative_change
 
     changes = [relative_change([float(v) for v in h]) for h in histories]

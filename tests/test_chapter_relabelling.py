@@ -8,7 +8,7 @@ IMAGE = ("rand_beats_chance", "det_beats_chance", "n2_more_robust", "n2_distance
          "gradients_align")
 IDS = {f"relabelling.{n}" for n in (
     "line_flip_beats_chance", "line_gradients_align", "chessboard_flip_beats_chance", "chessboard_gradients_align",
-    *(f"{ds}_{n}" for ds in ("mnist", "cifar10") for n in IMAGE))}
+    *(f"{ds}_{n}" for ds in ("mnist", "cifar10") for n in IMAGE), "mnist_rand_beats_noise", "mnist_det_beats_noise")}
 KINDS = {"mnist_n2_more_robust": "notes", "mnist_n2_distance_similar": "paper", "mnist_n2_not_robust": "companion",
          "cifar10_rand_beats_chance": "companion", "mnist_rand_beats_chance": "extension",
          "line_gradients_align": "paper"}
@@ -27,8 +27,20 @@ def test_chapter_relabelling_smoke():
             assert 0 < v[f"norm_{kind}_{ds}"] <= v[f"{'mnist' if ds == 'mnist' else 'cifar'}_eps"] + 1e-4
     for name in ("line", "chessboard"):
         assert 0 <= v[f"acc_flip_{name}_lo"] <= v[f"acc_flip_{name}"] <= v[f"acc_flip_{name}_hi"] <= 100
-    # the pretrained ResNet-20 is N1 on CIFAR-10 (91.7 % on the whole test set)
-    assert 85 < v["cifar_n1_acc"] < 97
+    # N1 on CIFAR-10 is the small convnet trained here: better than chance on 200 images
+    assert 10 < v["cifar_n1_acc"] <= 100 and "small convnet" in v["cifar_n1_name"]
+    # the noise control (MNIST), the minimal-norm distances and their success rates
+    for key in ("acc_noise_rand_mnist", "acc_noise_det_mnist"):
+        assert 0 <= v[f"{key}_lo"] <= v[key] <= v[f"{key}_hi"] <= 100
+    for ds in ("mnist", "cifar10"):
+        for who in ("n1", "rand", "det", "ref"):
+            rate, median = v[f"fmn_success_{who}_{ds}"], v[f"fmn_median_{who}_{ds}"]
+            # NaN only where the network gets none of the smoke run's few geometry points right (CIFAR-10, 2 epochs)
+            if ds == "cifar10" and math.isnan(rate):
+                assert math.isnan(median)
+                continue
+            assert 0 <= rate <= 100 and 0 < median < math.inf
+    assert 0 <= v["mnist_main_success"] <= 100
     # cosines are cosines; a random direction in 784 or 3072 dimensions is nearly orthogonal
     for ds in ("mnist", "cifar10"):
         for who in ("rand", "det", "ref", "random"):
@@ -37,6 +49,10 @@ def test_chapter_relabelling_smoke():
         for k in ("d1", "d2_rand", "d2_det", "d_ref"):
             assert 0 < v[f"median_{k}_{ds}"] < math.inf
     assert v["n_train_mnist"] == 1000 and v["n_train_cifar10"] == 200
+    # 200 CIFAR-10 images are far below Ilyas et al.'s scale: every CIFAR-10 claim is not tested
+    for c in from_json(v["claims"]):
+        if c.id.startswith("relabelling.cifar10_"):
+            assert c.verdict == "not tested" and "training images relabelled" in c.reason, c.id
     claims = from_json(v["claims"])
     assert {c.id for c in claims} == IDS
     for c in claims:

@@ -20,19 +20,29 @@ def _cos(mean, n=200, seed=0, spread=0.05):
 
 
 def image_seed(acc_rand, acc_det, ctrl, cos, ratio, seed=0, n=400, m=200, ref_ratio=1.0, cos_ref=0.5,
-               success=0.99, n1_acc=0.97, twin_acc=0.95, transfer=0.4):
-    """One seed of an image data set. ``ratio``: N2's distances over N1's; ``ref_ratio``: the
-    clean twin's over N1's; ``cos``/``cos_ref``: mean cosine of N2's / the twin's gradient with N1's."""
+               success=0.99, n1_acc=0.97, twin_acc=0.95, transfer=0.4, n_train=10000, noise=None, fmn_success=1.0,
+               deepfool_ratio=None):
+    """One seed of an image data set. ``ratio``: N2's (FMN) distances over N1's; ``ref_ratio``:
+    the clean twin's over N1's; ``deepfool_ratio``: N2's DeepFool distances over N1's (default
+    ``ratio``); ``cos``/``cos_ref``: mean cosine of N2's / the twin's gradient with N1's;
+    ``noise``: the noise control's accuracy (None: no noise control, as on CIFAR-10);
+    ``fmn_success``: share of the points where FMN found an adversarial point (else inf)."""
     g = torch.Generator().manual_seed(100 + seed)
     d1 = 0.5 + torch.rand(m, generator=g)
     ones = torch.ones(m, dtype=torch.bool)
+    d2 = d1 * ratio * (1 + 0.01 * torch.randn(m, generator=g))
+    dref = d1 * ref_ratio * (1 + 0.01 * torch.randn(m, generator=g))
+    found = torch.arange(m) < round(fmn_success * m)
+    fmn = {f"fmn_{w}": torch.where(found, d, torch.full_like(d, float("inf"))) for w, d in
+           (("n1", d1), ("rand", d2), ("det", d2), ("ref", dref))}
+    fmn.update({f"fmn_success_{w}": found.clone() for w in ("n1", "rand", "det", "ref")})
+    df = deepfool_ratio if deepfool_ratio is not None else ratio
     out = {
-        "n_test": n, "n_train": 1000,
+        "n_test": n, "n_train": n_train,
         "hits_n1": _hits(n1_acc, n, seed + 10), "hits_ref": _hits(twin_acc, n, seed + 11),
         "hits_rand": _hits(acc_rand, n, seed), "hits_det": _hits(acc_det, n, seed + 1),
         "hits_ctrl_rand": _hits(ctrl, n, seed + 2), "hits_ctrl_det": _hits(ctrl, n, seed + 3),
-        "geometry": {"d1": d1, "d2_rand": d1 * ratio * (1 + 0.01 * torch.randn(m, generator=g)),
-                     "d_ref": d1 * ref_ratio * (1 + 0.01 * torch.randn(m, generator=g)),
+        "geometry": {"d1": d1, "d2_rand": d1 * df, "d_ref": dref, **fmn,
                      "correct_n1": ones, "correct_rand": ones, "correct_ref": ones,
                      "cos_rand": _cos(cos, m, seed), "cos_ref": _cos(cos_ref, m, seed + 3),
                      "cos_random": _cos(0.0, m, seed + 5, spread=0.02)},
@@ -41,6 +51,8 @@ def image_seed(acc_rand, acc_det, ctrl, cos, ratio, seed=0, n=400, m=200, ref_ra
         out[f"success_{kind}"] = _hits(success, 1000, seed + 20 + i)
         out[f"twin_on_target_adv_{kind}"] = _hits(transfer, 1000, seed + 30 + i)
         out[f"twin_on_target_clean_{kind}"] = _hits(0.01, 1000, seed + 40 + i)
+        if noise is not None:
+            out[f"hits_noise_{kind}"] = _hits(noise, n, seed + 50 + i)
     return out
 
 
@@ -230,3 +242,69 @@ def test_accuracy_estimate_interval_contains_the_mean():
     assert e.lo <= e.value <= e.hi
     assert 0.25 < e.value < 0.35
     assert e.n == 3
+
+
+def test_noise_control_claims_every_verdict():
+    # N2 at 60 %, the noise-of-the-attack's-norm control at chance: the direction teaches N2
+    v = verdicts({"mnist": [image_seed(0.6, 0.6, 0.01, 0.5, 1.0, seed=s, noise=0.1) for s in range(3)]})
+    assert v["mnist_rand_beats_noise"] == "supports" and v["mnist_det_beats_noise"] == "supports"
+    # the noise control does as well: the perturbation's size, not its direction, is what N2 learns
+    v = verdicts({"mnist": [image_seed(0.6, 0.6, 0.01, 0.5, 1.0, seed=s, noise=0.7) for s in range(3)]})
+    assert v["mnist_rand_beats_noise"] == "contradicts"
+    # no noise control (CIFAR-10): no such claim
+    assert "cifar10_rand_beats_noise" not in verdicts({"cifar10": [image_seed(0.6, 0.5, 0.1, 0.5, 1.0)]})
+    c = by_name({"mnist": [image_seed(0.6, 0.6, 0.01, 0.5, 1.0, seed=s, noise=0.1) for s in range(3)]})
+    assert c["mnist_rand_beats_noise"].paired and c["mnist_rand_beats_noise"].kind == "extension"
+    assert c["mnist_rand_beats_noise"].ours.value == pytest.approx(0.5, abs=0.06)
+    # a failed precondition: not tested
+    v = verdicts({"mnist": [image_seed(0.6, 0.6, 0.01, 0.5, 1.0, seed=s, noise=0.1, success=0.5) for s in range(3)]})
+    assert v["mnist_rand_beats_noise"] == "not tested"
+
+
+def test_cifar_claims_need_ten_thousand_training_images():
+    small = {c.id.split(".")[1]: c for c in rc.claims({"cifar10": [image_seed(0.6, 0.5, 0.1, 0.5, 1.0, seed=s,
+                                                                               n_train=1000) for s in range(3)]}, P)}
+    for c in small.values():
+        assert c.verdict == "not tested" and "training images relabelled" in c.reason
+    # MNIST has no such precondition
+    assert verdicts({"mnist": [image_seed(0.6, 0.5, 0.1, 0.5, 1.0, n_train=1000, seed=s)
+                               for s in range(3)]})["mnist_rand_beats_chance"] == "supports"
+
+
+def test_robustness_is_decided_on_fmn_and_deepfool_is_reported_beside_it():
+    # FMN says N2 is as robust as N1; DeepFool says twice as far: the FMN reading decides
+    c = by_name({"mnist": [image_seed(0.6, 0.5, 0.1, 0.5, 1.0, seed=s, ref_ratio=1.5, deepfool_ratio=2.0)
+                           for s in range(3)]})
+    assert c["mnist_n2_distance_similar"].verdict == "supports"
+    assert c["mnist_n2_more_robust"].verdict != "supports"
+    assert c["mnist_n2_more_robust"].extra["N2 / N1 ratio (DeepFool)"] == pytest.approx(2.0, rel=0.02)
+    assert "FMN" in c["mnist_n2_more_robust"].criterion.meaning
+
+
+def test_failed_minimal_norm_searches_leave_the_robustness_claims_not_tested():
+    c = by_name({"mnist": [image_seed(0.6, 0.5, 0.1, 0.5, 1.0, seed=s, fmn_success=0.8) for s in range(3)]})
+    for name in ("n2_more_robust", "n2_distance_similar", "n2_not_robust"):
+        assert c[f"mnist_{name}"].verdict == "not tested" and "FMN" in c[f"mnist_{name}"].reason
+    # the accuracy and gradient claims do not rest on FMN
+    assert c["mnist_rand_beats_chance"].verdict == "supports" and c["mnist_gradients_align"].verdict == "supports"
+
+
+def test_censored_fmn_distances_count_as_farther_than_every_found_one():
+    s = image_seed(0.5, 0.5, 0.1, 0.5, 1.0, fmn_success=0.9)
+    # N1 fails on the last 40 % of the points, N2 finds them all: N1's median is a censored point
+    s["geometry"]["fmn_n1"][120:] = float("inf")
+    value, lo, hi, n = rc.robustness_ratio(s, "rand")
+    assert n == 200 and value < 1 and lo <= value <= hi
+    # DeepFool ignores the censoring: the same distances give a ratio of 1
+    assert rc.robustness_ratio(s, "rand", method="deepfool")[0] == pytest.approx(1.0, rel=0.02)
+    with pytest.raises(ValueError, match="method"):
+        rc.robustness_ratio(s, "rand", method="pgd")
+
+
+def test_cifar_n1_of_n2s_architecture_is_held_to_the_twins_threshold():
+    seeds = [dict(image_seed(0.6, 0.5, 0.1, 0.5, 1.0, seed=s, n1_acc=0.6), n1_trained_here=True) for s in range(3)]
+    v = verdicts({"cifar10": seeds})
+    assert v["cifar10_rand_beats_chance"] == "supports"
+    for s in seeds:
+        s["n1_trained_here"] = False   # a pretrained N1 at 60 % is no N1 "trained to recognize them well"
+    assert verdicts({"cifar10": seeds})["cifar10_rand_beats_chance"] == "not tested"

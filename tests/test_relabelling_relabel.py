@@ -100,3 +100,26 @@ def test_cifar_convnet_shapes_and_bad_input():
         m(torch.rand(3, 1, 28, 28))
     with pytest.raises(ValueError):
         CifarConvNet(width=0)
+
+
+def test_noise_like_has_the_given_norm_a_random_direction_and_stays_in_the_cube():
+    from dmmlib.chapters.relabelling.relabel import noise_like
+
+    x = torch.full((64, 1, 28, 28), 0.5)
+    norm = torch.linspace(0.5, 2.0, 64)
+    xn = noise_like(x, norm, generator=torch.Generator().manual_seed(0))
+    assert xn.shape == x.shape and xn.min() >= 0 and xn.max() <= 1
+    # no clipping from mid-grey at these norms: the norm is exact
+    assert torch.allclose((xn - x).flatten(1).norm(dim=1), norm, rtol=1e-4)
+    # directions are random: nearly orthogonal to each other in 784 dimensions
+    d = torch.nn.functional.normalize((xn - x).flatten(1), dim=1)
+    off = (d @ d.T - torch.eye(64)).abs().max()
+    assert off < 0.25
+    # a seed fixes it; clipping only shortens
+    assert torch.equal(xn, noise_like(x, norm, generator=torch.Generator().manual_seed(0)))
+    xb = noise_like(torch.zeros(8, 3, 32, 32), torch.full((8,), 2.0), generator=torch.Generator().manual_seed(1))
+    assert ((xb.flatten(1).norm(dim=1)) <= 2.0 + 1e-5).all() and xb.min() >= 0
+    with pytest.raises(ValueError, match="norm"):
+        noise_like(x, norm[:3])
+    with pytest.raises(TypeError):
+        noise_like(torch.zeros(4, dtype=torch.long), torch.ones(4))

@@ -2,7 +2,8 @@
 
 Per data set and seed:
 
-1. N1 is trained on clean data (CIFAR-10: the pretrained ResNet-20, the same for all seeds);
+1. N1 is trained on clean data (CIFAR-10: a network of N2's architecture trained here on the
+   clean subset with data seed 0, or a pretrained CIFAR ResNet; the same for all seeds);
 2. every training input gets a targeted L2 PGD adversarial example of N1 towards its target
    (:mod:`.relabel`): ``D_rand`` (random other class) and ``D_det`` ((y + 1) mod C); on the
    binary synthetic manifolds both are the flipped label ("flip");
@@ -12,16 +13,20 @@ Per data set and seed:
 Controls trained the same way: ``ctrl_<kind>`` sees the *clean* inputs with the same wrong
 labels (what the labels alone teach: chance for rand, below chance for det), and ``ref`` the
 clean inputs with their true labels: N1's *clean twin*, a network of N2's architecture trained
-on clean data with another seed (what this architecture and data size reach; for MNIST and the
-synthetic sets an independently trained twin of N1). On the images the twin also measures
-transfer: how often it predicts the target at N1's adversarial examples
-(``twin_on_target_adv_<kind>``) against at the clean training inputs
-(``twin_on_target_clean_<kind>``).
+on clean data with another seed (what this architecture and data size reach: the ceiling). On
+the images the twin, trained before any N2, also measures transfer: how often it predicts the
+target at N1's adversarial examples (``twin_on_target_adv_<kind>``) against at the clean
+training inputs (``twin_on_target_clean_<kind>``). On MNIST a third control, ``noise_<kind>``,
+sees the clean inputs plus random noise of the attack's norm (the same L2 norm per image as
+N1's perturbation, a uniformly random direction) with the same wrong labels: what a
+perturbation of that size teaches when it does not point at the target.
 
 Geometry at test points (:mod:`.geometry`): cosine between N1's and N2's input gradients of
 the true-versus-rival logit difference (against random directions and against ``ref``), each
-model's DeepFool distance to its boundary (its minimal adversarial distance), and the gap and
-angle between N1's and N2's nearest boundary points.
+model's minimal adversarial distance twice, by DeepFool (its nearest linearised boundary
+point) and by the Fast Minimum-Norm attack (:func:`dmmlib.attacks.minimal_norm.fmn_l2`,
+``fmn_<net>``: inf where it failed, with ``fmn_success_<net>``), and the gap and angle between
+N1's and N2's nearest (DeepFool) boundary points.
 
 Everything expensive is cached: trained networks (state dicts), relabelled data sets and the
 per-seed measurements. Distances: cube units (synthetic), [0,1]-scaled pixels (images).
@@ -38,11 +43,13 @@ from dmmlib.progress import progress as tqdm
 from dmmlib import parallel
 from dmmlib.cache import cached
 from dmmlib.chapters.relabelling import geometry
-from dmmlib.chapters.relabelling.relabel import agreement, relabel, targets
+from dmmlib.attacks.minimal_norm import fmn_l2
+from dmmlib.chapters.relabelling.relabel import agreement, noise_like, relabel, targets
 from dmmlib.data.cifar10 import load_cifar10
 from dmmlib.data.mnist import load_mnist
 from dmmlib.data.synthetic import ManifoldSet, chessboard_plane, line_dataset
 from dmmlib.device import get_device, seed_everything
+from dmmlib.evaluate import model_device
 from dmmlib.models.cifar_convnet import CifarConvNet
 from dmmlib.models.mlp import MnistMLP
 from dmmlib.models.resnet_cifar import CifarResNet, load_pretrained
@@ -53,7 +60,7 @@ SYNTHETIC = ("line", "chessboard")
 IMAGES = ("mnist", "cifar10")
 N_CLASSES = {"line": 2, "chessboard": 2, "mnist": 10, "cifar10": 10}
 # seed offsets: N1, N2 (per kind), the label-only control, the clean reference
-_N2_OFFSET, _CTRL_OFFSET, _REF_OFFSET = 1000, 2000, 3000
+_N2_OFFSET, _CTRL_OFFSET, _REF_OFFSET, _NOISE_OFFSET = 1000, 2000, 3000, 4000
 
 
 def kinds(dataset: str) -> tuple[str, ...]:
@@ -130,25 +137,35 @@ def train_shallow(x: Tensor, y: Tensor, P: Mapping[str, Any], seed: int) -> nn.M
     return model.eval()
 
 
-def _image_net(dataset: str, P: Mapping[str, Any]) -> nn.Module:
+def _image_net(dataset: str, P: Mapping[str, Any], depth: int | None = None) -> nn.Module:
+    """A fresh network of N2's architecture (``depth``: a CIFAR ResNet depth, 0 for the small
+    convnet, channels-last; default ``cifar_n2_depth``)."""
     if dataset == "mnist":
         return MnistMLP()
-    if P["cifar_n2_depth"]:
-        return CifarResNet(P["cifar_n2_depth"])
-    return CifarConvNet(width=P["cifar_width"])
+    depth = P["cifar_n2_depth"] if depth is None else depth
+    if depth:
+        return CifarResNet(depth)
+    return CifarConvNet(width=P["cifar_width"]).to(memory_format=torch.channels_last)
+
+
+#: the CIFAR-10 networks trained here: Adam at ``cifar_lr``, batches of 128
+CIFAR_BATCH = 128
 
 
 def train_image_net(dataset: str, x: Tensor, y: Tensor, P: Mapping[str, Any], seed: int) -> nn.Module:
     """A fresh N2-architecture network (MNIST: the appendix G.1 MLP; CIFAR-10: the small
-    convnet, or a CIFAR ResNet of depth ``cifar_n2_depth`` when it is not 0) trained on (x, y): MNIST with SGD (momentum 0.9, batch 200, weight decay 1e-4),
-    CIFAR-10 with Adam (batch 64). Initialisation and batch order fixed by ``seed``."""
+    convnet, channels-last, or a CIFAR ResNet of depth ``cifar_n2_depth`` when it is not 0)
+    trained on (x, y): MNIST with SGD (momentum 0.9, batch 200, weight decay 1e-4), CIFAR-10
+    with Adam (batch :data:`CIFAR_BATCH`). Initialisation and batch order fixed by ``seed``."""
     seed_everything(seed)
     model = _image_net(dataset, P)
     if dataset == "mnist":
         train_classifier(model, x, y, epochs=P["mnist_epochs"], lr=P["mnist_lr"], momentum=0.9, weight_decay=1e-4,
                          batch_size=200, seed=seed, optimizer="sgd", progress=False)
     else:
-        train_classifier(model, x, y, epochs=P["cifar_epochs"], lr=P["cifar_lr"], batch_size=64, seed=seed,
+        if isinstance(model, CifarConvNet):
+            x = x.contiguous(memory_format=torch.channels_last)
+        train_classifier(model, x, y, epochs=P["cifar_epochs"], lr=P["cifar_lr"], batch_size=CIFAR_BATCH, seed=seed,
                          optimizer="adam", progress=False)
     return model.eval()
 
@@ -164,17 +181,33 @@ def _data_key(dataset: str, P: Mapping[str, Any]) -> dict:
     if dataset == "mnist":
         return {k: P[k] for k in ("mnist_train_size", "mnist_epochs", "mnist_lr", "test_size")}
     return {k: P[k] for k in ("cifar_train_size", "cifar_epochs", "cifar_lr", "cifar_width", "cifar_n1_depth",
-                              "cifar_n2_depth", "test_size")}
+                              "cifar_n2_depth", "test_size")} | {"batch": CIFAR_BATCH}
+
+
+def steps_of(dataset: str, P: Mapping[str, Any]) -> int:
+    """Targeted PGD steps that relabel the training inputs of ``dataset``."""
+    return int(P["cifar_attack_steps"] if dataset == "cifar10" else P["attack_steps"])
 
 
 def image_n1(dataset: str, data: dict, P: Mapping[str, Any], seed: int) -> nn.Module:
-    """N1: MNIST, the MLP trained on the clean subset (cached); CIFAR-10, the pretrained CIFAR
-    ResNet of depth ``cifar_n1_depth`` (20 or 56)."""
-    if dataset == "cifar10":
+    """N1: MNIST, the MLP trained on the clean subset (cached); CIFAR-10 with ``cifar_n1_depth``
+    0, the small convnet trained on the clean subset (cached), else the pretrained CIFAR ResNet
+    of that depth (20 or 56)."""
+    if dataset == "cifar10" and P["cifar_n1_depth"]:
         return load_pretrained(P["cifar_n1_depth"]).to(get_device()).eval()
+    Q = P if dataset == "mnist" else {**P, "cifar_n2_depth": 0}
     key = {**_data_key(dataset, P), "seed": seed, "role": "n1"}
-    return _cached_net("relabelling_n1", key, lambda: _image_net(dataset, P),
-                       lambda: train_image_net(dataset, data["x"], data["y"], P, seed))
+    return _cached_net("relabelling_n1", key, lambda: _image_net(dataset, Q),
+                       lambda: train_image_net(dataset, data["x"], data["y"], Q, seed))
+
+
+def n1_name(dataset: str, P: Mapping[str, Any]) -> str:
+    """What N1 is, for the reader."""
+    if dataset == "mnist":
+        return "appendix G.1 MLP"
+    if P["cifar_n1_depth"]:
+        return f"pretrained ResNet-{P['cifar_n1_depth']}"
+    return f"small convnet (width {P['cifar_width']}) trained here"
 
 
 def relabelled_set(dataset: str, n1: nn.Module, data: dict, P: Mapping[str, Any], seed: int, kind: str,
@@ -182,11 +215,11 @@ def relabelled_set(dataset: str, n1: nn.Module, data: dict, P: Mapping[str, Any]
     """The relabelled training set of ``kind`` for ``dataset`` at ``eps`` (cached):
     {"x", "target", "success", "norm"}."""
     key = {**_data_key(dataset, P), "dataset": dataset, "seed": seed, "kind": kind, "eps": eps,
-           "steps": P["attack_steps"]}
+           "steps": steps_of(dataset, P)}
 
     def make() -> dict[str, Tensor]:
         t = targets(data["y"], N_CLASSES[dataset], kind, generator=torch.Generator().manual_seed(seed + 7))
-        r = relabel(n1, data["x"], t, eps=eps, steps=P["attack_steps"], batch_size=500)
+        r = relabel(n1, data["x"], t, eps=eps, steps=steps_of(dataset, P), batch_size=500)
         return r._asdict()
 
     return cached("relabelling_set", key, make)
@@ -195,9 +228,25 @@ def relabelled_set(dataset: str, n1: nn.Module, data: dict, P: Mapping[str, Any]
 # -- one seed ------------------------------------------------------------------------------
 
 
+def minimal_norm(model: nn.Module, x: Tensor, y: Tensor, steps: int, batch_size: int = 250) -> tuple[Tensor, Tensor]:
+    """Untargeted FMN (L2) on ``model`` from test images ``x`` (M, ...) with labels ``y`` (M,):
+    (M,) distances (L2 of [0,1] pixels; 0 where ``model`` already errs, inf where FMN found no
+    adversarial point within ``steps`` passes: censored) and (M,) bool success, on the CPU."""
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+        raise ValueError(f"steps must be a positive int, got {steps!r}")
+    dev = model_device(model)
+    norms, oks = [], []
+    for xb, yb in zip(x.split(batch_size), y.split(batch_size)):
+        r = fmn_l2(model, xb.to(dev), yb.to(dev), steps=steps)
+        norms.append(r.norm.cpu())
+        oks.append(r.success.cpu())
+    return torch.cat(norms), torch.cat(oks)
+
+
 def _geometry(n1, n2s: dict[str, nn.Module], ref: nn.Module, x: Tensor, y: Tensor, seed: int,
-              clip) -> dict[str, Tensor]:
-    """Gradient cosines and boundary distances at test points ``x`` (M, ...) with labels ``y``."""
+              clip, fmn_steps: int | None = None) -> dict[str, Tensor]:
+    """Gradient cosines and boundary distances (DeepFool; FMN too when ``fmn_steps``) at test
+    points ``x`` (M, ...) with labels ``y``."""
     t = geometry.rival_class(n1, x, y)
     g1 = geometry.pair_gradient(n1, x, y, t)
     out = {"cos_random": geometry.random_cosine(g1, seed=seed),
@@ -213,6 +262,9 @@ def _geometry(n1, n2s: dict[str, nn.Module], ref: nn.Module, x: Tensor, y: Tenso
     out["d_ref"], out["gap_ref"], out["direction_ref"] = bref["d2"], bref["gap"], bref["direction"]
     out["correct_n1"] = agreement(n1, x, y)
     out["correct_ref"] = agreement(ref, x, y)
+    if fmn_steps:
+        for who, m in (("n1", n1), *n2s.items(), ("ref", ref)):
+            out[f"fmn_{who}"], out[f"fmn_success_{who}"] = minimal_norm(m, x, y, int(fmn_steps))
     return out
 
 
@@ -302,33 +354,42 @@ def _image_unit(context: tuple, seed: int) -> dict[str, Any]:
 def run_image_seed(dataset: str, P: Mapping[str, Any], seed: int) -> dict[str, Any]:
     """The relabelling experiment on ``dataset`` ("mnist" or "cifar10") for one seed (cached)."""
     key = {**_data_key(dataset, P), "dataset": dataset, "seed": seed, "eps": eps_of(dataset, P),
-           "steps": P["attack_steps"], "geometry_points": P["geometry_points"]}
+           "steps": steps_of(dataset, P), "geometry_points": P["geometry_points"], "fmn_steps": P["fmn_steps"]}
     return cached("relabelling_images", key, lambda: _image_seed(dataset, P, seed))
 
 
 def data_seed(dataset: str, seed: int) -> int:
     """The seed that picks the training subset and the random targets. MNIST: ``seed`` (each
-    seed has its own N1, subset and relabelled sets). CIFAR-10: 0 for every seed: N1 is the one
-    pretrained ResNet-20 and the attack is the costly step, so the relabelled sets are made
-    once and the seeds vary N2's initialisation and batch order."""
+    seed has its own N1, subset and relabelled sets). CIFAR-10: 0 for every seed: N1 (trained
+    once, or pretrained) and the attack are the costly steps, so the relabelled sets are made
+    once and the seeds vary the initialisation and batch order of N2, the controls and the twin."""
     return seed if dataset == "mnist" else 0
 
 
 def _image_seed(dataset, P, seed):
     data = image_data(dataset, P, data_seed(dataset, seed))
     eps = eps_of(dataset, P)
-    n1 = image_n1(dataset, data, P, seed)
+    n1 = image_n1(dataset, data, P, data_seed(dataset, seed))
     xt, yt = data["x_test"], data["y_test"]
     out = {"source": data["source"], "n_train": len(data["y"]), "n_test": len(yt),
-           "n_train_available": data["n_train_available"], "hits_n1": agreement(n1, xt, yt)}
+           "n_train_available": data["n_train_available"], "hits_n1": agreement(n1, xt, yt),
+           "n1_name": n1_name(dataset, P), "n1_trained_here": dataset == "mnist" or not P["cifar_n1_depth"]}
     base = {**_data_key(dataset, P), "dataset": dataset, "seed": seed}
     build = lambda: _image_net(dataset, P)  # noqa: E731
-    n2s, sets = {}, {}
-    for kind in kinds(dataset):
-        r = sets[kind] = relabelled_set(dataset, n1, data, P, data_seed(dataset, seed), kind, eps)
+    sets = {kind: relabelled_set(dataset, n1, data, P, data_seed(dataset, seed), kind, eps) for kind in kinds(dataset)}
+    # the clean twin first: the transfer check comes before any N2 is trained
+    ref = _cached_net("relabelling_ref", base, build,
+                      lambda: train_image_net(dataset, data["x"], data["y"], P, seed + _REF_OFFSET))
+    out["hits_ref"] = agreement(ref, xt, yt)
+    for kind, r in sets.items():
+        # transfer: does the clean twin (N2's architecture, clean data) follow N1's perturbations to the target?
+        out[f"twin_on_target_adv_{kind}"] = agreement(ref, r["x"], r["target"])
+        out[f"twin_on_target_clean_{kind}"] = agreement(ref, data["x"], r["target"])
+    n2s = {}
+    for kind, r in sets.items():
         out[f"success_{kind}"] = r["success"]
         out[f"norm_{kind}"] = r["norm"]
-        n2 = _cached_net("relabelling_n2", {**base, "kind": kind, "eps": eps, "steps": P["attack_steps"]}, build,
+        n2 = _cached_net("relabelling_n2", {**base, "kind": kind, "eps": eps, "steps": steps_of(dataset, P)}, build,
                          lambda: train_image_net(dataset, r["x"], r["target"], P, seed + _N2_OFFSET))
         ctrl = _cached_net("relabelling_ctrl", {**base, "kind": kind}, build,
                            lambda: train_image_net(dataset, data["x"], r["target"], P, seed + _CTRL_OFFSET))
@@ -337,15 +398,14 @@ def _image_seed(dataset, P, seed):
         out[f"hits_{kind}"] = agreement(n2, xt, yt)
         out[f"hits_{kind}_on_target"] = agreement(n2, xt, (yt + 1) % N_CLASSES[dataset])
         out[f"hits_ctrl_{kind}"] = agreement(ctrl, xt, yt)
-    ref = _cached_net("relabelling_ref", base, build,
-                      lambda: train_image_net(dataset, data["x"], data["y"], P, seed + _REF_OFFSET))
-    out["hits_ref"] = agreement(ref, xt, yt)
-    for kind, r in sets.items():
-        # transfer: does the clean twin (N2's architecture, clean data) follow N1's perturbations to the target?
-        out[f"twin_on_target_adv_{kind}"] = agreement(ref, r["x"], r["target"])
-        out[f"twin_on_target_clean_{kind}"] = agreement(ref, data["x"], r["target"])
+        if dataset == "mnist":
+            # random noise of the attack's norm per image, the same wrong labels
+            xn = noise_like(data["x"], r["norm"], generator=torch.Generator().manual_seed(seed + 11))
+            noise = _cached_net("relabelling_noise", {**base, "kind": kind, "eps": eps, "steps": steps_of(dataset, P)},
+                                build, lambda: train_image_net(dataset, xn, r["target"], P, seed + _NOISE_OFFSET))
+            out[f"hits_noise_{kind}"] = agreement(noise, xt, yt)
     m = P["geometry_points"]
-    out["geometry"] = _geometry(n1, n2s, ref, xt[:m], yt[:m], seed, clip=(0.0, 1.0))
+    out["geometry"] = _geometry(n1, n2s, ref, xt[:m], yt[:m], seed, clip=(0.0, 1.0), fmn_steps=P["fmn_steps"])
     return out
 
 
@@ -355,7 +415,7 @@ def _image_seed(dataset, P, seed):
 def sweep_images(dataset: str, P: Mapping[str, Any], seed: int = 0, progress: bool = False) -> list[dict[str, Any]]:
     """For every eps of ``<dataset>_eps_sweep`` (seed ``seed``): per kind, attack success and
     N2's accuracy on the true labels (cached per eps)."""
-    key = {**_data_key(dataset, P), "dataset": dataset, "seed": seed, "steps": P["attack_steps"]}
+    key = {**_data_key(dataset, P), "dataset": dataset, "seed": seed, "steps": steps_of(dataset, P)}
     rows = []
     for eps in tqdm(P["mnist_eps_sweep"] if dataset == "mnist" else [P["cifar_eps"]], desc="eps sweep",
                     disable=not progress):
@@ -365,7 +425,7 @@ def sweep_images(dataset: str, P: Mapping[str, Any], seed: int = 0, progress: bo
 
 def _sweep_point(dataset, P, seed, eps):
     data = image_data(dataset, P, data_seed(dataset, seed))
-    n1 = image_n1(dataset, data, P, seed)
+    n1 = image_n1(dataset, data, P, data_seed(dataset, seed))
     row = {"eps": eps, "seed": seed}
     for kind in kinds(dataset):
         r = relabelled_set(dataset, n1, data, P, data_seed(dataset, seed), kind, eps)
@@ -376,3 +436,40 @@ def _sweep_point(dataset, P, seed, eps):
     row["n_test"] = len(data["y_test"])
     return row
 
+
+
+# -- how many attack steps ----------------------------------------------------------------
+
+
+def attack_steps_check(dataset: str, P: Mapping[str, Any], eps_list, steps_list, n: int = 500,
+                       seed: int = 0) -> list[dict[str, Any]]:
+    """The targeted attack's success rate on N1, and its transfer to N1's clean twin, against
+    eps and the number of steps (cached): for each eps of ``eps_list`` and step count of
+    ``steps_list``, targeted L2 PGD (the relabelling attack, D_rand targets) from the first
+    ``n`` training inputs of seed ``seed``'s subset. Rows {"eps", "steps", "n", "success"
+    (fraction reaching the target on N1), "twin_adv", "twin_clean" (fractions on which seed
+    ``seed``'s clean twin predicts the target at the adversarial / the clean inputs)}: how the
+    chapter's eps and step count are chosen."""
+    if not eps_list or not steps_list or n < 1:
+        raise ValueError("need at least one eps, one step count and n >= 1")
+    key = {**_data_key(dataset, P), "dataset": dataset, "seed": seed, "eps_list": [float(e) for e in eps_list],
+           "steps_list": [int(s) for s in steps_list], "n": int(n)}
+
+    def make():
+        data = image_data(dataset, P, data_seed(dataset, seed))
+        n1 = image_n1(dataset, data, P, data_seed(dataset, seed))
+        twin = _cached_net("relabelling_ref", {**_data_key(dataset, P), "dataset": dataset, "seed": seed},
+                           lambda: _image_net(dataset, P),
+                           lambda: train_image_net(dataset, data["x"], data["y"], P, seed + _REF_OFFSET))
+        x, y = data["x"][:n], data["y"][:n]
+        t = targets(y, N_CLASSES[dataset], "rand", generator=torch.Generator().manual_seed(seed + 7))
+        clean = agreement(twin, x, t).float().mean().item()
+        rows = []
+        for e in eps_list:
+            for s in steps_list:
+                r = relabel(n1, x, t, eps=float(e), steps=int(s))
+                rows.append({"eps": float(e), "steps": int(s), "n": len(y), "success": r.success.float().mean().item(),
+                             "twin_adv": agreement(twin, r.x, t).float().mean().item(), "twin_clean": clean})
+        return rows
+
+    return cached("relabelling_steps", key, make)

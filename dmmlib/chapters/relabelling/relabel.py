@@ -84,6 +84,21 @@ def relabel(
     return Relabelled(torch.cat(xs), target.clone().long(), torch.cat(ss), torch.cat(ns))
 
 
+def noise_like(x: Tensor, norm: Tensor, *, generator: torch.Generator | None = None) -> Tensor:
+    """``x`` (N, ...) in [0, 1] plus random noise of L2 norm ``norm`` (N,) per row, in a
+    uniformly random direction (a normalised Gaussian), clipped to [0, 1] (the clipping can only
+    shorten it). The control for "N2 learnt from the perturbations": a perturbation of the
+    attack's size that does not point at the target."""
+    if not isinstance(x, Tensor) or not x.is_floating_point() or x.dim() < 2:
+        raise TypeError(f"x must be a float tensor (N, ...), got {type(x).__name__} {tuple(getattr(x, 'shape', ()))}")
+    norm = torch.as_tensor(norm, dtype=x.dtype)
+    if norm.shape != (x.shape[0],) or not torch.isfinite(norm).all() or (norm < 0).any():
+        raise ValueError(f"norm must be ({x.shape[0]},) finite and >= 0, got shape {tuple(norm.shape)}")
+    d = torch.randn(x.shape, generator=generator, dtype=x.dtype).flatten(1)
+    d = d / d.norm(dim=1, keepdim=True).clamp_min(1e-12) * norm[:, None]
+    return (x + d.view_as(x)).clamp(0, 1)
+
+
 def agreement(model, x: Tensor, labels: Tensor) -> Tensor:
     """(N,) bool: ``model``'s prediction at ``x`` (N, ...) equals ``labels`` (N,)."""
     return predict(model, x) == labels.cpu()

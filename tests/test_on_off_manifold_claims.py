@@ -20,11 +20,11 @@ def E(value, half=0.01):
 
 def results(R=3.6, R_vs_random=1.2, E_diff=-0.01, off=1.02, vs=1.2, factor=1.0, offshare=0.05, accuracy=0.98,
             ae_error=2.0, ae_last_drop=0.005, success=0.95, t1_success=0.99, off_success=0.95, half=0.01,
-            ae_quality_change=0.01):
+            ae_quality_change=0.01):  # the same change for every quantity of the quality sweep
     s = E(success, 0.0)
     r = {"units": 3, "images": 300, "sqrt_nk": 7.0, "expected_R": 7.34, "k": 16, "n_pixels": 784,
          "accuracy": accuracy, "ae_error": E(ae_error), "ae_last_drop": ae_last_drop, "t1_success": E(t1_success, 0.0),
-         "ae_quality_change": ae_quality_change,
+         "ae_quality_changes": {q: ae_quality_change for q in ("R", "E", "on_ratio", "off_ratio")},
          "R": {"tangent": E(R, half), "random": E(7.3), "pca": E(3.0), "other": E(3.5), "dct": E(4.0)},
          "E": {"tangent": E(0.03), "random": E(0.02)}, "E_xr": E(0.03), "xr_valid": 250,
          "inv_R2": {"tangent": E(0.08)}, "E_median": {"tangent": 0.02}, "E_xr_median": 0.02, "flip_on": E(0.01),
@@ -178,7 +178,7 @@ def test_conclusion_follows_the_verdicts():
 
 def robust_results(dist=1.8, R_vs_random=0.8, R_vs_pca=0.8, on_vs_random=0.8, half=0.01, accuracy=0.98):
     return {"units": 2, "images": 200, "accuracy": accuracy, "ae_error": E(2.0), "ae_last_drop": 0.005,
-            "ae_quality_change": 0.01,
+            "ae_quality_changes": {"R": 0.01, "on_ratio": 0.01},
             "on_success": {(m, s): E(0.9, 0.0) for m in ("standard", "robust") for s in ("tangent", "random")},
             "change": {"dist/none": E(dist, half), "R/tangent": E(0.8, half), "R/random": E(1.0, half),
                        "R/pca": E(1.0, half), "R/tangent_vs_pca": E(R_vs_pca, half),
@@ -335,3 +335,13 @@ def test_every_claim_id_of_the_chapter_is_unique_and_details_tabulate():
     from dmmlib.claims import to_json
 
     to_json(cs)  # every extra is JSON-serialisable
+
+
+def test_each_claim_needs_its_own_quantity_stable_in_the_autoencoders_training():
+    res = results(R_vs_random=0.5)
+    res["mnist"]["ae_quality_changes"] = {"R": 0.2, "E": 0.01, "on_ratio": 0.01, "off_ratio": 0.01}
+    cs = by_name(cl.claims(res, P))
+    assert cs["R_mnist"].verdict == "not tested" and "R(d, M)" in cs["R_mnist"].reason
+    assert cs["E_mnist"].verdict != "not tested" and cs["off_close_mnist"].verdict != "not tested"
+    del res["mnist"]["ae_quality_changes"]  # no sweep: not measured
+    assert by_name(cl.claims(res, P))["off_close_mnist"].verdict == "not tested"

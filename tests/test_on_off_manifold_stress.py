@@ -271,8 +271,8 @@ def test_quality_change_is_the_largest_relative_move_between_the_two_longest_tra
     from dmmlib.claims import Estimate
 
     def row(R, on, off):
-        return {"R": Estimate(R, R, R, 1, ""), "on_ratio": Estimate(on, on, on, 1, ""),
-                "off_ratio": Estimate(off, off, off, 1, "")}
+        return {"R": Estimate(R, R, R, 1, ""), "E": Estimate(0.1, 0.1, 0.1, 1, ""),
+                "on_ratio": Estimate(on, on, on, 1, ""), "off_ratio": Estimate(off, off, off, 1, "")}
 
     results = {1: row(1.0, 9.0, 9.0), 10: row(2.0, 3.0, 1.0), 40: row(2.1, 3.0, 1.2)}
     worst, each = stress.quality_change(results)  # 1 epoch is ignored: only 10 -> 40 counts

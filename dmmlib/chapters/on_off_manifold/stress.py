@@ -141,8 +141,8 @@ def summarize_quality(records: Mapping[int, Mapping[str, Tensor]], k: int, n_pix
 
 
 #: the quantities whose movement with the autoencoder's training :func:`quality_change` measures:
-#: table 1's R(d, M) and table 2's on- and off-manifold distances relative to the unconstrained one
-STABILITY_QUANTITIES = ("R", "on_ratio", "off_ratio")
+#: table 1's R(d, M) and E, and table 2's on- and off-manifold distances relative to the unconstrained one
+STABILITY_QUANTITIES = ("R", "E", "on_ratio", "off_ratio")
 
 
 def quality_change(results: Mapping[int, Mapping[str, Any]]) -> tuple[float, dict[str, float]]:

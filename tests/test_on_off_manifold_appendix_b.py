@@ -147,8 +147,9 @@ def E(v, half=0.01, n=100):
     return Estimate(v, v - half, v + half, n, "images, 3 models")
 
 
-def base(accuracy=0.98, t1_success=0.99):
-    return {"mnist": {"accuracy": accuracy, "ae_error": E(2.0), "ae_last_drop": 0.005, "t1_success": E(t1_success, 0)}}
+def base(accuracy=0.98, t1_success=0.99, r_change=0.01):
+    return {"mnist": {"accuracy": accuracy, "ae_error": E(2.0), "ae_last_drop": 0.005, "t1_success": E(t1_success, 0),
+                      "ae_quality_changes": {"R": r_change}}}
 
 
 def b1(off=0.05, on=-0.05, shift_off=0.3, shift_rand=0.3, half=0.01, other_accuracy=0.98):
@@ -188,6 +189,7 @@ def test_b1_claims_verdicts(kwargs, want):
 def test_b1_claims_not_tested_when_a_precondition_fails():
     assert set(verdicts(base(accuracy=0.5), b1()).values()) == {"not tested"}
     assert set(verdicts(base(t1_success=0.2), b1()).values()) == {"not tested"}
+    assert set(verdicts(base(r_change=0.2), b1()).values()) == {"not tested"}  # R still moving with the autoencoder
     v = verdicts(base(), b1(other_accuracy=0.3))  # the separately trained classifier has not learnt the task
     assert v["b1_meaningful_mnist"] == v["b1_meaningful_random_mnist"] == "not tested"
     assert v["b1_off_mnist"] == v["b1_on_mnist"] == "supports"
